@@ -1,0 +1,65 @@
+# metatrust: the two commands of the README are `make demo` and `make test`; everything else is a step.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(BIN):$(PATH)
+export SOLCX_BINARY_PATH := $(CURDIR)/.tools/solcx
+export PYTHONUNBUFFERED := 1
+
+APE := $(BIN)/ape
+NETWORK ?= ethereum:local:foundry
+
+.PHONY: help setup compile lint typecheck test demo gas deploy clean
+
+help:
+	@echo "make demo   set everything up, start the devnet, deploy, run every system's flow, print gas"
+	@echo "make test   set everything up and run lint, type checks and all tests"
+	@echo "steps: setup compile lint typecheck gas deploy clean"
+
+# --- setup -------------------------------------------------------------------------------------
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.tools/.installed: $(VENV)/.installed node_modules/.installed tools/setup_toolchain.py tools/solc/solc.cjs
+	$(BIN)/python tools/setup_toolchain.py
+	touch $@
+
+setup: .tools/.installed
+
+compile: setup
+	$(APE) compile
+
+# --- checks ------------------------------------------------------------------------------------
+lint: setup
+	$(BIN)/ruff check offchain scripts tests tools
+	$(BIN)/ruff format --check offchain scripts tests tools
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: lint typecheck compile
+	$(APE) test tests
+
+# --- the main job ------------------------------------------------------------------------------
+demo: compile
+	$(APE) run demo --network $(NETWORK)
+
+deploy: compile
+	$(APE) run deploy --network $(NETWORK)
+
+gas: compile
+	METATRUST_GAS_REPORT=reports/gas $(APE) test tests
+
+clean:
+	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
