@@ -5,8 +5,8 @@
    ``.tools/solcx/solc-v<version>``, the file name py-solc-x looks for in ``SOLCX_BINARY_PATH``.
 2. anvil: ``.tools/bin/anvil`` links the binary that ships inside the npm package
    ``@foundry-rs/anvil-<os>-<arch>``, so that ape-foundry finds it on ``PATH`` and can stop it directly.
-3. A ``.pth`` file in the virtual environment sets ``SOLCX_BINARY_PATH`` (unless already set), so
-   ``.venv/bin/ape compile`` works without the Makefile too.
+3. A ``.pth`` file in the virtual environment sets ``SOLCX_BINARY_PATH`` (unless already set) and puts
+   ``.tools/bin`` first on ``PATH``, so ``.venv/bin/ape compile|test|run`` work without the Makefile too.
 
 Run with the project's virtual environment: ``.venv/bin/python tools/setup_toolchain.py``.
 """
@@ -82,7 +82,13 @@ def link_anvil() -> Path:
 def write_pth() -> Path:
     site = Path(sysconfig.get_paths()["purelib"])
     pth = site / "metatrust_toolchain.pth"
-    pth.write_text(f"import os; os.environ.setdefault('SOLCX_BINARY_PATH', {str(SOLCX_DIR)!r})\n")
+    bin_dir = str(BIN_DIR)
+    pth.write_text(
+        "import os; "
+        f"os.environ.setdefault('SOLCX_BINARY_PATH', {str(SOLCX_DIR)!r}); "
+        f"os.environ['PATH'] = os.pathsep.join([{bin_dir!r}] + "
+        f"[p for p in os.environ.get('PATH', '').split(os.pathsep) if p != {bin_dir!r}])\n"
+    )
     return pth
 
 

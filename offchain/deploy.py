@@ -1,0 +1,104 @@
+"""Deploy every metatrust contract with Ape and write ``deployments/<network>.json``.
+
+One implementation serves ``ape run deploy``, ``ape run demo`` and the contract tests. Each system adds
+its contracts here as it lands. The deployments file carries addresses and ABIs, so that agents need only
+web3 and an RPC URL (see ``offchain.chain``), not Ape.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from offchain.chain.roles import DEFAULT_PERMISSIONED, ActorRole
+
+TOKEN_UNIT = 10**18
+TOTAL_SUPPLY = 1_000_000_000 * TOKEN_UNIT
+#: Split of Eq. (15) of seed 000 in basis points (T_D, T_I, T_C, T_P); the paper gives no numbers.
+DEFAULT_SPLIT_BPS = (2_000, 1_500, 2_500, 4_000)
+
+
+@dataclass
+class PlatformConfig:
+    """Deployment parameters of the platform contracts."""
+
+    pools: tuple[str, str, str, str]
+    split_bps: tuple[int, int, int, int] = DEFAULT_SPLIT_BPS
+    permissioned_roles: ActorRole = DEFAULT_PERMISSIONED
+    admin: str | None = None  # defaults to the deployer
+    auditor: str | None = None  # defaults to the deployer
+
+    def pool_amounts(self) -> list[int]:
+        """The four pool amounts in base units; the last takes the rounding remainder."""
+        if sum(self.split_bps) != 10_000:
+            raise ValueError(f"the split must add up to 10,000 basis points, got {sum(self.split_bps)}")
+        amounts = [TOTAL_SUPPLY * bps // 10_000 for bps in self.split_bps[:3]]
+        amounts.append(TOTAL_SUPPLY - sum(amounts))
+        return amounts
+
+
+@dataclass
+class Deployment:
+    """What a deployment produced: Ape contract instances and their records."""
+
+    network: str
+    chain_id: int
+    contracts: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_json(self, rpc_url: str | None) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "chain_id": self.chain_id,
+            "rpc_url": rpc_url,
+            "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "contracts": self.records,
+        }
+
+
+def _record(contract: Any) -> dict[str, Any]:
+    from ape import chain
+
+    receipt = chain.get_receipt(contract.txn_hash)
+    return {
+        "address": str(contract.address),
+        "abi": [entry.model_dump(mode="json", by_alias=True) for entry in contract.contract_type.abi],
+        "block": int(receipt.block_number),
+        "tx_hash": str(receipt.txn_hash),
+    }
+
+
+def deploy_platform(project: Any, deployer: Any, config: PlatformConfig | None = None) -> Deployment:
+    """Deploy MetaCoin (MTC) and the registry (RSC) from ``deployer``.
+
+    ``project`` is Ape's project manager and ``deployer`` an Ape account. Returns the instances.
+    """
+    from ape import chain
+
+    if config is None:
+        address = str(deployer.address)
+        config = PlatformConfig(pools=(address, address, address, address))
+    token = deployer.deploy(project.MetaCoin, list(config.pools), config.pool_amounts())
+    registry = deployer.deploy(
+        project.RSC,
+        config.admin or deployer.address,
+        config.auditor or deployer.address,
+        int(config.permissioned_roles),
+    )
+    provider = chain.provider
+    deployment = Deployment(network=provider.network.name, chain_id=int(provider.chain_id))
+    for name, instance in (("MetaCoin", token), ("RSC", registry)):
+        deployment.contracts[name] = instance
+        deployment.records[name] = _record(instance)
+    return deployment
+
+
+def write_deployments(deployment: Deployment, rpc_url: str | None, root: Path = Path("deployments")) -> Path:
+    """Write ``deployments/<network>.json`` and return its path."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f"{deployment.network}.json"
+    path.write_text(json.dumps(deployment.to_json(rpc_url), indent=2) + "\n")
+    return path
