@@ -102,3 +102,29 @@ def write_deployments(deployment: Deployment, rpc_url: str | None, root: Path = 
     path = root / f"{deployment.network}.json"
     path.write_text(json.dumps(deployment.to_json(rpc_url), indent=2) + "\n")
     return path
+
+
+def deployer_account() -> Any:
+    """The account that deploys: the first test account on a local network, otherwise the Ape keyfile
+    account named by ``METATRUST_ACCOUNT`` (import one with ``ape accounts import <alias>``)."""
+    import os
+
+    from ape import accounts, chain
+
+    if chain.provider.network.is_local:
+        return accounts.test_accounts[0]
+    alias = os.environ.get("METATRUST_ACCOUNT")
+    if not alias:
+        raise SystemExit(
+            "On a non-local network set METATRUST_ACCOUNT to the alias of an Ape account "
+            "(create one with: .venv/bin/ape accounts import <alias>)."
+        )
+    return accounts.load(alias)
+
+
+def rpc_url() -> str | None:
+    """The HTTP URL of the connected provider, when it has one (written into the deployments file)."""
+    from ape import chain
+
+    uri = getattr(chain.provider, "http_uri", None) or getattr(chain.provider, "uri", None)
+    return str(uri) if uri else None

@@ -130,7 +130,7 @@ def platform(project: Any, deployer: Any, auditor: Any, pool_holders: Any) -> It
         pools=tuple(str(holder.address) for holder in pool_holders),  # type: ignore[arg-type]
         auditor=str(auditor.address),
     )
-    yield deploy_platform(project, deployer, config)
+    return deploy_platform(project, deployer, config)
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ def try_native_solc(version: str) -> bool:
         socket.setdefaulttimeout(10)
         solcx.install_solc(version, solcx_binary_path=SOLCX_DIR)
         return True
-    except Exception as exc:  # noqa: BLE001 - any failure means: fall back to the facade
+    except Exception as exc:
         print(f"  native solc {version} not downloadable ({type(exc).__name__}); using the npm solc facade")
         return False
     finally:
@@ -66,8 +66,10 @@ def install_solc_facade(version: str) -> Path:
 
 
 def link_anvil() -> Path:
-    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
-    system = {"linux": "linux", "darwin": "darwin"}[sys.platform if sys.platform != "linux2" else "linux"]
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[
+        platform.machine().lower()
+    ]
+    system = {"linux": "linux", "darwin": "darwin"}[sys.platform]
     binary = ROOT / "node_modules" / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / "anvil"
     if not binary.exists():
         raise SystemExit(f"anvil binary not found at {binary}: run 'npm ci' first")

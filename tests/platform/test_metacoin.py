@@ -63,7 +63,9 @@ def test_transfer_approve_transfer_from(token: Any, pool_holders: Any, accounts:
 def test_transfer_beyond_balance_reverts_with_a_named_error(token: Any, accounts: Any) -> None:
     poor = accounts[8]
     balance = token.balanceOf(poor)
-    with ape.reverts(token.ERC20InsufficientBalance, sender=poor.address, balance=balance, needed=balance + 1):
+    with ape.reverts(
+        token.ERC20InsufficientBalance, sender=poor.address, balance=balance, needed=balance + 1
+    ):
         token.transfer(accounts[9], balance + 1, sender=poor)
 
 
@@ -72,7 +74,9 @@ def test_transfer_from_beyond_allowance_reverts(token: Any, pool_holders: Any, a
         token.transferFrom(pool_holders[1], accounts[9], 1, sender=accounts[9])
 
 
-def _permit_signature(token: Any, owner: Any, spender: str, value: int, deadline: int) -> tuple[int, bytes, bytes]:
+def _permit_signature(
+    token: Any, owner: Any, spender: str, value: int, deadline: int
+) -> tuple[int, bytes, bytes]:
     domain = token.eip712Domain()
     typed = {
         "types": {
@@ -109,7 +113,9 @@ def _permit_signature(token: Any, owner: Any, spender: str, value: int, deadline
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
-def test_permit_sets_an_allowance_from_a_signature(token: Any, pool_holders: Any, accounts: Any, chain: Any) -> None:
+def test_permit_sets_an_allowance_from_a_signature(
+    token: Any, pool_holders: Any, accounts: Any, chain: Any
+) -> None:
     owner, spender = pool_holders[2], accounts[6]
     deadline = chain.pending_timestamp + 3_600
     nonce = token.nonces(owner)

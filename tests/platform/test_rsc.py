@@ -55,7 +55,9 @@ def register(registry: Any, node: Any, roles: int, **overrides: Any) -> Any:
 # -------------------------------------------------------------------------------- deployment
 
 
-def test_deployment_sets_admin_auditor_and_permissioned_roles(registry: Any, deployer: Any, auditor: Any) -> None:
+def test_deployment_sets_admin_auditor_and_permissioned_roles(
+    registry: Any, deployer: Any, auditor: Any
+) -> None:
     assert registry.hasRole(registry.DEFAULT_ADMIN_ROLE(), deployer)
     assert registry.hasRole(registry.AUDITOR_ROLE(), auditor)
     assert not registry.hasRole(registry.AUDITOR_ROLE(), deployer)
@@ -368,7 +370,8 @@ def test_discovery_pages_through_active_nodes_with_roles(registry: Any, accounts
         found.extend(page)
     assert found == [csns[0].address]  # pending and deregistered nodes are not served
     page, nxt = registry.nodesWithRoles(0, 0, 2**256 - 1)  # huge limits do not overflow
-    assert len(page) == 3 and nxt == total
+    assert len(page) == 3
+    assert nxt == total
     assert registry.nodesWithRoles(0, total + 5, 10) == ([], total)
     assert registry.nodesWithRoles(0, 1, 0) == ([], 1)
 
