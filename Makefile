@@ -49,7 +49,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 test: lint typecheck compile
-	$(APE) test tests
+	METATRUST_GAS_CHECK=1 $(APE) test tests
 
 # --- the main job ------------------------------------------------------------------------------
 demo: compile

@@ -55,7 +55,7 @@ contract RSC is AccessControl {
         bytes32 provider; // operator / owner id (collusion-diversity rules select across providers)
         bytes encryptionKey; // compressed secp256k1 public key (33 bytes) for ECIES
         bytes blsKey; // empty, or an EIP-2537 G1 (128 bytes) or G2 (256 bytes) point
-        string endpoint; // URL where the node's agent answers, e.g. http://127.0.0.1:8801
+        string endpoint; // URL where the node's agent answers, e.g. http://127.0.0.1:8801; empty: none
         Resources resources;
     }
 
@@ -110,7 +110,8 @@ contract RSC is AccessControl {
     /// @param roles Requested role bits (ActorRoles).
     /// @param encryptionKey Compressed secp256k1 public key (33 bytes) that peers encrypt to.
     /// @param blsKey Empty, or an EIP-2537-encoded BLS12-381 G1 or G2 public key (checked on the curve).
-    /// @param endpoint URL of the node's agent ("scheme://…", at most MAX_ENDPOINT_LENGTH bytes).
+    /// @param endpoint URL of the node's agent ("scheme://…", at most MAX_ENDPOINT_LENGTH bytes), or empty
+    ///        for a pure client that serves nothing.
     /// @param resources The resource tuple (IP, CPU, RAM, storage, network); zeros where not applicable.
     /// @param provider Operator or owner id.
     function register(
@@ -322,6 +323,7 @@ contract RSC is AccessControl {
 
     function _checkEndpoint(string calldata endpoint) private pure {
         bytes calldata raw = bytes(endpoint);
+        if (raw.length == 0) return; // a pure client serves nothing
         if (raw.length < 4 || raw.length > MAX_ENDPOINT_LENGTH) revert InvalidEndpoint();
         // A scheme is required: "<letters>://" with at least one letter.
         uint256 i;

@@ -180,8 +180,8 @@ def test_register_rejects_invalid_bls_keys(registry: Any, accounts: Any, key: by
 
 @pytest.mark.parametrize(
     "endpoint",
-    ["", "x", "127.0.0.1:8801", "://host", "HTTP://host", "http:/host", "http://a b", "http://" + "a" * 250],
-    ids=["empty", "short", "no-scheme", "empty-scheme", "upper-scheme", "one-slash", "space", "too-long"],
+    ["x", "127.0.0.1:8801", "://host", "HTTP://host", "http:/host", "http://a b", "http://" + "a" * 250],
+    ids=["short", "no-scheme", "empty-scheme", "upper-scheme", "one-slash", "space", "too-long"],
 )
 def test_register_rejects_invalid_endpoints(registry: Any, accounts: Any, endpoint: str) -> None:
     with ape.reverts(registry.InvalidEndpoint):
@@ -191,6 +191,12 @@ def test_register_rejects_invalid_endpoints(registry: Any, accounts: Any, endpoi
 def test_register_accepts_other_schemes(registry: Any, accounts: Any) -> None:
     register(registry, accounts[6], ActorRole.ONION_ROUTER, endpoint="tcp://127.0.0.1:9001")
     assert registry.getNode(accounts[6]).endpoint == "tcp://127.0.0.1:9001"
+
+
+def test_a_pure_client_registers_without_an_endpoint(registry: Any, accounts: Any) -> None:
+    register(registry, accounts[6], ActorRole.MTD, endpoint="")
+    assert registry.getNode(accounts[6]).endpoint == ""
+    assert registry.isActive(accounts[6], int(ActorRole.MTD))
 
 
 def test_register_rejects_an_oversized_ip(registry: Any, accounts: Any) -> None:

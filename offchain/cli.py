@@ -1,0 +1,168 @@
+"""The ``metatrust`` command: devnet, deploy, demo, gas, bench and agents.
+
+Ape does compiling, testing and deploying (``ape run``/``ape test`` underneath); the devnet and the
+agents use the web3 chain layer, so they also run against any JSON-RPC endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    no_args_is_help=True, help="metatrust: trustworthy metaverse and edge computing on EVM chains"
+)
+devnet_app = typer.Typer(no_args_is_help=True, help="Start, stop and inspect the local anvil devnet.")
+agent_app = typer.Typer(no_args_is_help=True, help="Run off-chain agents as network services.")
+app.add_typer(devnet_app, name="devnet")
+app.add_typer(agent_app, name="agent")
+
+console = Console()
+ROOT = Path(__file__).resolve().parent.parent
+NetworkOption = Annotated[
+    str, typer.Option("--network", help="Ape network choice or an RPC URL", envvar="METATRUST_NETWORK")
+]
+
+
+def _ape(*args: str, env: dict[str, str] | None = None) -> int:
+    ape = Path(sys.executable).with_name("ape")
+    return subprocess.call([str(ape), *args], cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+# ---------------------------------------------------------------------------------------- devnet
+
+
+@devnet_app.command("up")
+def devnet_up(
+    port: Annotated[int, typer.Option(help="JSON-RPC port")] = 8545,
+    block_time: Annotated[
+        int | None, typer.Option(help="seconds per block (default: mine on demand)")
+    ] = None,
+) -> None:
+    """Start anvil in the background (state and logs in .devnet/)."""
+    from offchain.chain.devnet import Devnet
+
+    devnet = Devnet(port=port, state_dir=ROOT / ".devnet", block_time=block_time)
+    if devnet.is_running():
+        console.print(f"devnet already running at [bold]{devnet.rpc_url}[/]")
+        return
+    devnet.start()
+    console.print(
+        f"devnet up at [bold]{devnet.rpc_url}[/] (chain id {devnet.chain_id}); "
+        "stop with: metatrust devnet down"
+    )
+
+
+@devnet_app.command("down")
+def devnet_down(port: Annotated[int, typer.Option(help="JSON-RPC port")] = 8545) -> None:
+    """Stop the background anvil."""
+    from offchain.chain.devnet import Devnet
+
+    devnet = Devnet(port=port, state_dir=ROOT / ".devnet")
+    if not devnet.is_running():
+        console.print("no devnet running")
+        return
+    devnet.stop()
+    console.print("devnet stopped")
+
+
+@devnet_app.command("status")
+def devnet_status(port: Annotated[int, typer.Option(help="JSON-RPC port")] = 8545) -> None:
+    """Say whether the background anvil runs, and its block height."""
+    from offchain.chain.connection import connect
+    from offchain.chain.devnet import Devnet
+
+    devnet = Devnet(port=port, state_dir=ROOT / ".devnet")
+    if not devnet.is_running():
+        console.print("no devnet running")
+        raise typer.Exit(1)
+    w3 = connect(devnet.rpc_url)
+    console.print(f"devnet at {devnet.rpc_url}: chain id {w3.eth.chain_id}, block {w3.eth.block_number}")
+
+
+# ---------------------------------------------------------------------------------------- ape-backed
+
+
+@app.command()
+def deploy(network: NetworkOption = "ethereum:local:foundry") -> None:
+    """Deploy every contract and write deployments/<network>.json (ape run deploy)."""
+    raise typer.Exit(_ape("run", "deploy", "--network", network))
+
+
+@app.command()
+def demo(network: NetworkOption = "ethereum:local:foundry") -> None:
+    """Deploy and run every system's end-to-end flow, then print the gas table (ape run demo)."""
+    raise typer.Exit(_ape("run", "demo", "--network", network))
+
+
+@app.command()
+def gas(prefix: Annotated[Path, typer.Option(help="output prefix")] = Path("reports/gas")) -> None:
+    """Run the contract tests with gas recording; write <prefix>.md and <prefix>.csv and show them."""
+    code = _ape("test", "tests", "-q", env={"METATRUST_GAS_REPORT": str(prefix)})
+    if code != 0:
+        raise typer.Exit(code)
+    table = Table(title=f"gas ({prefix}.csv)")
+    with Path(f"{prefix}.csv").open() as handle:
+        reader = csv.reader(handle)
+        for column in next(reader):
+            table.add_column(
+                column, justify="right" if column in {"calls", "min", "median", "max"} else "left"
+            )
+        for row in reader:
+            table.add_row(*row)
+    console.print(table)
+
+
+# ---------------------------------------------------------------------------------------- agents
+
+
+@agent_app.command("run")
+def agent_run(
+    role: Annotated[str, typer.Argument(help="actor role, e.g. csn, mec-server, oracle")],
+    keystore: Annotated[Path, typer.Option(help="eth-account keystore JSON of the agent's account")],
+    password_env: Annotated[str, typer.Option(help="environment variable holding the keystore password")] = (
+        "METATRUST_KEYSTORE_PASSWORD"
+    ),
+    deployments: Annotated[Path, typer.Option(help="deployments file")] = Path("deployments/local.json"),
+    rpc_url: Annotated[
+        str | None, typer.Option(help="JSON-RPC URL (default: the deployments file's)")
+    ] = None,
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on (0: any free port)")] = 0,
+    public_url: Annotated[str | None, typer.Option(help="URL to publish in the registry")] = None,
+) -> None:
+    """Start an agent, publish its endpoint in the registry (RSC) and serve until SIGINT/SIGTERM."""
+    from offchain.agents.runner import AgentSettings, run_agent
+    from offchain.chain.roles import ActorRole
+
+    try:
+        roles = ActorRole.parse(role)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    password = os.environ.get(password_env)
+    if password is None:
+        raise typer.BadParameter(f"set {password_env} to the keystore password")
+    settings = AgentSettings(
+        roles=roles,
+        keystore=keystore,
+        password=password,
+        deployments=deployments,
+        rpc_url=rpc_url,
+        host=host,
+        port=port,
+        public_url=public_url,
+    )
+    asyncio.run(run_agent(settings, console=console))
+
+
+if __name__ == "__main__":
+    app()
