@@ -11,9 +11,8 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from offchain.crypto.keys import KeyPair
+from offchain.crypto.keys import SECP256K1_N, KeyPair
 
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 ENCRYPTION_KEY_LABEL = b"metatrust/encryption-key/v1"
 
 
