@@ -27,8 +27,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# `npm install` rather than `npm ci`: the lock pins every version, but it can only list the anvil
+# sub-package of platforms the registry serves, and `npm ci` rejects a lock without the others.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 .tools/.installed: $(VENV)/.installed node_modules/.installed tools/setup_toolchain.py tools/solc/solc.cjs
