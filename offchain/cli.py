@@ -139,8 +139,13 @@ def agent_run(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on (0: any free port)")] = 0,
     public_url: Annotated[str | None, typer.Option(help="URL to publish in the registry")] = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
 ) -> None:
     """Start an agent, publish its endpoint in the registry (RSC) and serve until SIGINT/SIGTERM."""
+    import logging
+
+    from rich.logging import RichHandler
+
     from offchain.agents.runner import AgentSettings, run_agent
     from offchain.chain.roles import ActorRole
 
@@ -161,8 +166,25 @@ def agent_run(
         port=port,
         public_url=public_url,
     )
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+    )
     asyncio.run(run_agent(settings, console=console))
 
 
+def main() -> None:
+    """Entry point: known failures (chain, devnet, keystore, deployments) end with one clear line."""
+    from offchain.chain.errors import ChainError
+    from offchain.crypto.errors import CryptoError
+
+    try:
+        app()
+    except (ChainError, CryptoError, FileNotFoundError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -56,7 +56,7 @@ def sync_registration(
         raise SystemExit(f"{record.address} is blacklisted in the registry and cannot serve")
     if record.status is not NodeStatus.ACTIVE:
         registry.register(roles, encryption_key, endpoint)
-        console.print(f"registered {record.address} as {roles!r} at {endpoint}")
+        console.print(f"registered {record.address} as {roles.label} at {endpoint}")
     else:
         if record.endpoint != endpoint:
             registry.update_endpoint(endpoint)
@@ -67,10 +67,10 @@ def sync_registration(
         missing = roles & ~(record.roles | record.pending_roles)
         if missing:
             registry.request_roles(missing)
-            console.print(f"requested roles {missing!r}")
+            console.print(f"requested roles {missing.label}")
     record = registry.node(registry.sender.address)
     if record.pending_roles:
-        console.print(f"[yellow]roles waiting for an auditor:[/] {record.pending_roles!r}")
+        console.print(f"[yellow]roles waiting for an auditor:[/] {record.pending_roles.label}")
 
 
 async def run_agent(settings: AgentSettings, console: Console) -> None:
@@ -84,8 +84,8 @@ async def run_agent(settings: AgentSettings, console: Console) -> None:
 
     agent = Agent(
         account,
-        name=f"{settings.roles.name or 'agent'}-{account.address[2:10]}".lower(),
-        role=str(settings.roles.name or int(settings.roles)).lower(),
+        name=f"{settings.roles.label.replace('|', '+')}-{account.address[2:10]}".lower(),
+        role=settings.roles.label,
         host=settings.host,
         port=settings.port,
         authorizer=registry_authorizer(registry, {}),

@@ -90,6 +90,9 @@ def dev_accounts(mnemonic: str = DEFAULT_MNEMONIC, n: int = 10) -> list[LocalAcc
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # SO_REUSEADDR, as anvil itself binds: connections of an earlier node in TIME_WAIT do not make the
+        # port busy, a listener does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

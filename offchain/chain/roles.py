@@ -44,6 +44,12 @@ class ActorRole(IntFlag):
             mask |= member
         return mask
 
+    @property
+    def label(self) -> str:
+        """``"csn|mtd"``: the lower-case names of the set's roles (``"none"`` for the empty set)."""
+        names = [member.name.lower() for member in type(self) if member.name and member in self]
+        return "|".join(names) or "none"
+
     @classmethod
     def parse(cls, text: str) -> ActorRole:
         """``"csn,mtd"`` or ``"CSN|MTD"`` to a role set; unknown names raise ``ValueError``."""
