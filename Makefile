@@ -12,12 +12,12 @@ export PYTHONUNBUFFERED := 1
 APE := $(BIN)/ape
 NETWORK ?= ethereum:local:foundry
 
-.PHONY: help setup compile lint typecheck test demo gas deploy clean
+.PHONY: help setup compile lint typecheck test demo gas bench deploy clean
 
 help:
 	@echo "make demo   set everything up, start the devnet, deploy, run every system's flow, print gas"
 	@echo "make test   set everything up and run lint, type checks and all tests"
-	@echo "steps: setup compile lint typecheck gas deploy clean"
+	@echo "steps: setup compile lint typecheck gas bench deploy clean"
 
 # --- setup -------------------------------------------------------------------------------------
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -62,6 +62,10 @@ deploy: compile
 
 gas: compile
 	METATRUST_GAS_REPORT=reports/gas $(APE) test tests
+
+# Every benchmark; each system adds its own `bench-<system>` target and lists it here.
+bench: compile
+	$(BIN)/metatrust bench platform
 
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

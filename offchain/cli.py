@@ -23,8 +23,10 @@ app = typer.Typer(
 )
 devnet_app = typer.Typer(no_args_is_help=True, help="Start, stop and inspect the local anvil devnet.")
 agent_app = typer.Typer(no_args_is_help=True, help="Run off-chain agents as network services.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: CSV, Markdown and PNG under reports/.")
 app.add_typer(devnet_app, name="devnet")
 app.add_typer(agent_app, name="agent")
+app.add_typer(bench_app, name="bench")
 
 console = Console()
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +121,26 @@ def gas(prefix: Annotated[Path, typer.Option(help="output prefix")] = Path("repo
             )
         for row in reader:
             table.add_row(*row)
+    console.print(table)
+
+
+# ---------------------------------------------------------------------------------------- benchmarks
+
+
+@bench_app.command("platform")
+def bench_platform(
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("reports/platform"),
+    quick: Annotated[bool, typer.Option(help="a tenth of the repetitions (smoke run)")] = False,
+) -> None:
+    """Signing, ECIES, agent round trips and devnet transactions on this machine."""
+    from offchain.bench.platform import BenchSize, run
+
+    figures = run(out, BenchSize.quick() if quick else BenchSize(), console)
+    table = Table(title="platform benchmark")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, f"{value:,.3f}" if value < 100 else f"{value:,.0f}")
     console.print(table)
 
 

@@ -94,7 +94,13 @@ def write_report(
 
 
 def bar_plot(
-    path: Path, title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], ylabel: str
+    path: Path,
+    title: str,
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[float]],
+    ylabel: str,
+    *,
+    log: bool = False,
 ) -> None:
     """A grouped bar chart (one group per label, one bar per series), saved as PNG."""
     import matplotlib
@@ -110,6 +116,8 @@ def bar_plot(
     ax.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(labels))])
     ax.set_xticklabels(labels, rotation=20, ha="right")
     ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
     ax.set_title(title)
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
