@@ -106,7 +106,8 @@ def write_deployments(deployment: Deployment, rpc_url: str | None, root: Path = 
 
 def deployer_account() -> Any:
     """The account that deploys: the first test account on a local network, otherwise the Ape keyfile
-    account named by ``METATRUST_ACCOUNT`` (import one with ``ape accounts import <alias>``)."""
+    account named by ``METATRUST_ACCOUNT`` (import one with ``ape accounts import <alias>``). Ape asks
+    before each signature unless ``METATRUST_AUTOSIGN=1``."""
     import os
 
     from ape import accounts, chain
@@ -119,7 +120,12 @@ def deployer_account() -> Any:
             "On a non-local network set METATRUST_ACCOUNT to the alias of an Ape account "
             "(create one with: .venv/bin/ape accounts import <alias>)."
         )
-    return accounts.load(alias)
+    account = accounts.load(alias)
+    if os.environ.get("METATRUST_AUTOSIGN") == "1":
+        # Unattended runs: sign without asking. Ape reads the passphrase from
+        # APE_ACCOUNTS_<alias>_PASSPHRASE, or asks once.
+        account.set_autosign(True, passphrase=os.environ.get(f"APE_ACCOUNTS_{alias}_PASSPHRASE"))
+    return account
 
 
 def rpc_url() -> str | None:

@@ -38,7 +38,9 @@ def _format(cell: Cell) -> str:
     if cell is None:
         return "n/a"
     if isinstance(cell, float):
-        return f"{cell:,.3f}" if abs(cell) < 1_000 else f"{cell:,.0f}"
+        if abs(cell) < 10:
+            return f"{cell:,.3f}"
+        return f"{cell:,.1f}" if abs(cell) < 1_000 else f"{cell:,.0f}"
     if isinstance(cell, int):
         return f"{cell:,}"
     return str(cell)
