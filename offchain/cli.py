@@ -51,30 +51,18 @@ def devnet_up(
     ] = None,
 ) -> None:
     """Start anvil in the background (state and logs in .devnet/)."""
-    from offchain.chain.devnet import Devnet
+    from offchain.chain.devnet import devnet_up as start
 
-    devnet = Devnet(port=port, state_dir=ROOT / ".devnet", block_time=block_time)
-    if devnet.is_running():
-        console.print(f"devnet already running at [bold]{devnet.rpc_url}[/]")
-        return
-    devnet.start()
-    console.print(
-        f"devnet up at [bold]{devnet.rpc_url}[/] (chain id {devnet.chain_id}); "
-        "stop with: metatrust devnet down"
-    )
+    status = start(port=port, state_dir=ROOT / ".devnet", block_time=block_time)
+    console.print(status.message + ("; stop with: metatrust devnet down" if status.changed else ""))
 
 
 @devnet_app.command("down")
 def devnet_down(port: Annotated[int, typer.Option(help="JSON-RPC port")] = 8545) -> None:
     """Stop the background anvil."""
-    from offchain.chain.devnet import Devnet
+    from offchain.chain.devnet import devnet_down as stop
 
-    devnet = Devnet(port=port, state_dir=ROOT / ".devnet")
-    if not devnet.is_running():
-        console.print("no devnet running")
-        return
-    devnet.stop()
-    console.print("devnet stopped")
+    console.print(stop(state_dir=ROOT / ".devnet", port=port).message)
 
 
 @devnet_app.command("status")

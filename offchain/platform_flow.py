@@ -101,13 +101,12 @@ async def run_platform_flow(
 
         note = b"metatrust: a note only the edge server can read"
         async with AgentClient(client) as rpc:
-            answer = await rpc.call(
-                peer.endpoint,
-                peer.address,
-                ACTION,
-                seal(peer.encryption_key, client.address, note),
-                SealedReceipt,
-            )
+
+            async def send_note() -> SealedReceipt:
+                sealed = seal(peer.encryption_key, client.address, note)
+                return await rpc.call(peer.endpoint, peer.address, ACTION, sealed, SealedReceipt)
+
+            answer = await send_note()
             if answer.digest != "0x" + sha256(note).hex():
                 raise RuntimeError("the agent returned a wrong digest")
             reply = open_reply(client_enc, peer.address, answer)
@@ -124,14 +123,7 @@ async def run_platform_flow(
                 console, f"malformed message → HTTP {report.bad_message_status}: {report.bad_message_reason}"
             )
 
-            again = await rpc.call(
-                peer.endpoint,
-                peer.address,
-                ACTION,
-                seal(peer.encryption_key, client.address, note),
-                SealedReceipt,
-            )
-            if again.digest != answer.digest:
+            if (await send_note()).digest != answer.digest:
                 raise RuntimeError("the agent stopped serving correctly after a malformed message")
             report.note(console, "the agent keeps serving: the next valid call succeeds")
 
