@@ -156,3 +156,11 @@ def test_account_view_gas(token: Any, measure_view: Any, pool_holders: Any, acco
     assert measure_view(token, "balanceOf", pool_holders[0]) > 21_000
     assert measure_view(token, "allowance", pool_holders[0], accounts[6]) > 21_000
     assert measure_view(token, "nonces", pool_holders[0]) > 21_000
+
+
+def test_zero_addresses_are_refused(token: Any, pool_holders: Any) -> None:
+    holder = pool_holders[0]
+    with ape.reverts(token.ERC20InvalidReceiver, receiver=ZERO):
+        token.transfer(ZERO, 1, sender=holder)
+    with ape.reverts(token.ERC20InvalidSpender, spender=ZERO):
+        token.approve(ZERO, 1, sender=holder)

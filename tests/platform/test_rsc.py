@@ -296,6 +296,8 @@ def test_approve_and_reject_need_pending_roles(registry: Any, accounts: Any, aud
     node = accounts[6]
     with ape.reverts(registry.NotRegistered):
         registry.approveRoles(node, int(ActorRole.CSN), sender=auditor)
+    with ape.reverts(registry.NotRegistered):
+        registry.rejectRoles(node, int(ActorRole.CSN), sender=auditor)
     register(registry, node, ActorRole.CSN)
     for roles in (0, int(ActorRole.ORACLE), int(ActorRole.CSN | ActorRole.ORACLE)):
         with ape.reverts(registry.RolesNotPending, node=node.address, roles=roles):
