@@ -39,8 +39,13 @@ node_modules/.installed: package.json package-lock.json
 
 setup: .tools/.installed
 
-compile: setup
-	$(APE) compile
+# Full rebuild whenever any contract changed: ape-solidity recompiles an edited file but not the contracts
+# that import it, which would leave stale bytecode behind a changed library.
+CONTRACT_SOURCES := $(shell find contracts -name '*.sol' -not -path 'contracts/.cache/*')
+.build/__local__.json: $(CONTRACT_SOURCES) ape-config.yaml .tools/.installed
+	$(APE) compile --force
+
+compile: setup .build/__local__.json
 
 # --- checks ------------------------------------------------------------------------------------
 lint: setup
