@@ -23,13 +23,23 @@ from offchain.deploy import Deployment, PlatformConfig, deploy_platform
 
 GAS_LOG = GasLog()
 _original_append = TransactionHistory.append
+# Which contract lives at an address, as of its latest deployment. Ape's own address cache cannot serve:
+# test isolation rewinds the chain, so one CREATE address is reused by different contracts in turn.
+_NAME_AT: dict[str, str] = {}
+_CREATION_CODES: list[tuple[bytes, str]] = []
 
 
-def _contract_name(address: Any) -> str | None:
-    from ape import chain
+def _deployed_contract_name(creation_input: bytes) -> str | None:
+    """The project contract whose creation bytecode starts the deployment's input (longest match)."""
+    if not _CREATION_CODES:
+        from ape import project
 
-    contract_type = chain.contracts.get(address)
-    return contract_type.name if contract_type is not None else None
+        for name in project.contracts:
+            code = project.contracts[name].contract_type.deployment_bytecode
+            if code is not None and code.bytecode and len(code.bytecode) > 2:
+                _CREATION_CODES.append((bytes.fromhex(code.bytecode[2:]), name))
+        _CREATION_CODES.sort(key=lambda entry: -len(entry[0]))
+    return next((name for code, name in _CREATION_CODES if creation_input.startswith(code)), None)
 
 
 def _recording_append(self: TransactionHistory, receipt: Any) -> None:
@@ -37,12 +47,13 @@ def _recording_append(self: TransactionHistory, receipt: Any) -> None:
     if getattr(receipt, "failed", False):
         return
     if receipt.contract_address:
-        name = _contract_name(receipt.contract_address)
+        name = _deployed_contract_name(bytes(receipt.transaction.data))
         if name:
+            _NAME_AT[str(receipt.contract_address).lower()] = name
             GAS_LOG.add(name, "deploy", receipt.gas_used, kind="deploy")
         return
     method = receipt.method_called
-    name = _contract_name(receipt.receiver) if receipt.receiver else None
+    name = _NAME_AT.get(str(receipt.receiver).lower()) if receipt.receiver else None
     if method is not None and name:
         GAS_LOG.add(name, method.name, receipt.gas_used, kind="tx")
 
