@@ -11,10 +11,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eth_account.messages import SignableMessage, encode_defunct, encode_typed_data
-from eth_keys.datatypes import PrivateKey, Signature
-from eth_keys.exceptions import BadSignature
-from eth_utils.exceptions import ValidationError
+from coincurve import PrivateKey as _CurvePrivateKey
+from coincurve import PublicKey as _CurvePublicKey
+from eth_account.messages import SignableMessage, encode_typed_data
 
 from offchain.crypto.errors import SignatureError, TypedDataError
 from offchain.crypto.hashing import keccak256
@@ -38,8 +37,9 @@ def sign_hash(keypair: KeyPair, digest: bytes) -> bytes:
     """
     if len(digest) != 32:
         raise ValueError(f"a digest is 32 bytes, got {len(digest)}")
-    signature: Signature = PrivateKey(keypair.private_key).sign_msg_hash(digest)
-    r, s, v = int(signature.r), int(signature.s), int(signature.v)
+    # libsecp256k1 directly (eth-keys would rebuild key objects and checksums on every call).
+    raw = _CurvePrivateKey(keypair.private_key).sign_recoverable(digest, hasher=None)
+    r, s, v = int.from_bytes(raw[0:32], "big"), int.from_bytes(raw[32:64], "big"), raw[64]
     if s > _HALF_N:  # libsecp256k1 always yields low s; normalise anyway so the output is canonical.
         s, v = SECP256K1_N - s, v ^ 1
     return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v + 27])
@@ -65,10 +65,21 @@ def recover_hash_signer(digest: bytes, signature: bytes) -> str:
     if not 0 < r < SECP256K1_N or not 0 < s <= _HALF_N:
         raise SignatureError("signature r or s is out of range (or s is not in the lower half order)")
     try:
-        public = Signature(vrs=(v, r, s)).recover_public_key_from_msg_hash(digest)
-    except (BadSignature, ValidationError, ValueError) as exc:
+        public = _CurvePublicKey.from_signature_and_message(
+            signature[0:64] + bytes([v]), digest, hasher=None
+        ).format(compressed=False)
+    except (ValueError, TypeError) as exc:
         raise SignatureError(f"no signer can be recovered from the signature: {exc}") from exc
-    return public.to_checksum_address()
+    return _checksum_address(keccak256(public[1:])[12:])
+
+
+def _checksum_address(address: bytes) -> str:
+    """EIP-55 checksum of a 20-byte address."""
+    lower = address.hex()
+    digest = keccak256(lower.encode()).hex()
+    return "0x" + "".join(
+        ch.upper() if int(nibble, 16) >= 8 else ch for ch, nibble in zip(lower, digest[:40], strict=True)
+    )
 
 
 # --- EIP-191 ----------------------------------------------------------------------------------------
@@ -79,7 +90,7 @@ def message_hash(data: bytes) -> bytes:
 
     Solidity computes the same with ``MessageHashUtils.toEthSignedMessageHash(data)``.
     """
-    return _signable_digest(encode_defunct(primitive=data))
+    return keccak256(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode() + data)
 
 
 def sign_message(keypair: KeyPair, data: bytes) -> bytes:
