@@ -262,3 +262,38 @@ def test_paper_scale_rejects_malformed_input(verifier: Any, mutate: Any, error: 
     mutate(args)
     with ape.reverts(getattr(verifier, error)):
         verifier.verifyPaperScale(args)
+
+
+# ------------------------------------------------------------------------ the real protocol, end to end
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_protocol_outputs_verify_on_chain_and_recover(verifier: Any, n: int) -> None:
+    """Setup, KeyGen and the server's Compute from offchain.modexp; Algorithm 2 on chain; Recovery."""
+    from offchain.modexp import core
+
+    rng = random.Random(2_000 + n)
+    N = core.random_prime(512, rng)
+    bases = [rng.randrange(2, N) for _ in range(n)]
+    exponents = [rng.getrandbits(512) for _ in range(n)]
+    params, rk, _ = core.setup(bases, N, rng=rng)
+    tk, vk, aux, secret = core.keygen(exponents, params, rk, rng=rng)
+    outputs = core.compute(core.server_task(tk, vk, secret, params.L))  # shuffled, as the server sees it
+    sigma, pi = core.unshuffle(outputs, secret.permutation)
+    inst = Instance(
+        params.L,
+        sigma.q0,
+        pi.q1,
+        list(sigma.gammas),
+        list(pi.gamma_primes),
+        aux.rv3,
+        aux.v4,
+        aux.delta1,
+        aux.delta2,
+    )
+    ok, sigma_out = faithful(verifier, inst)
+    assert (ok, sigma_out) == core.verify_encoded(sigma, pi, aux, params.L)
+    assert ok
+    assert core.recovery(sigma_out, rk, secret, params.L) == core.local_product(bases, exponents, N)
+    inst.gammas[0] = inst.gammas[0] * 2 % params.L  # a forged output is refused on chain too
+    assert faithful(verifier, inst) == (False, 0)
