@@ -7,12 +7,13 @@ descriptive function name, e.g. ``scenario_sale_total``.
 
 from __future__ import annotations
 
-import csv
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from offchain.bench.report import Table, write_csv
 
 CSV_HEADER = ("contract", "function", "calls", "min", "median", "max")
 
@@ -74,12 +75,11 @@ class GasLog:
         return rows
 
     def write_csv(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(CSV_HEADER)
-            for row in self.rows():
-                writer.writerow([row.contract, row.function, row.calls, row.min, row.median, row.max])
+        """One row per (contract, function) under the fixed header ``CSV_HEADER``."""
+        table = Table("gas", CSV_HEADER)
+        for row in self.rows():
+            table.add(row.contract, row.function, row.calls, row.min, row.median, row.max)
+        write_csv(table, path)
 
     def to_markdown(self, title: str = "Gas report", notes: Iterable[str] = ()) -> str:
         lines = [f"# {title}", ""]
