@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import statistics
 import tempfile
 import time
@@ -29,7 +28,7 @@ from offchain.agents.envelope import build_envelope, verify_envelope
 from offchain.agents.service import Agent
 from offchain.bench.report import Table, bar_plot, write_report
 from offchain.chain.connection import connect
-from offchain.chain.devnet import Devnet, dev_accounts
+from offchain.chain.devnet import Devnet, dev_accounts, free_port
 from offchain.chain.registry import RegistryClient
 from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
@@ -152,12 +151,6 @@ async def _bench_http(size: BenchSize, progress: Progress) -> dict[str, float]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _contract_type(name: str) -> dict[str, Any]:
     if not MANIFEST.exists():
         raise SystemExit(f"{MANIFEST} not found: compile first (make compile)")
@@ -167,7 +160,7 @@ def _contract_type(name: str) -> dict[str, Any]:
 
 def bench_chain(size: BenchSize, progress: Progress) -> dict[str, float]:
     token_type, registry_type = _contract_type("MetaCoin"), _contract_type("RSC")
-    with tempfile.TemporaryDirectory() as state, Devnet(port=_free_port(), state_dir=Path(state)) as devnet:
+    with tempfile.TemporaryDirectory() as state, Devnet(port=free_port(), state_dir=Path(state)) as devnet:
         w3 = connect(devnet.rpc_url)
         owner, *others = dev_accounts(n=6)
         sender = TransactionSender(w3, owner)

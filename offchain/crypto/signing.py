@@ -14,6 +14,7 @@ from typing import Any
 from coincurve import PrivateKey as _CurvePrivateKey
 from coincurve import PublicKey as _CurvePublicKey
 from eth_account.messages import SignableMessage, encode_typed_data
+from eth_utils.address import to_checksum_address
 
 from offchain.crypto.errors import SignatureError, TypedDataError
 from offchain.crypto.hashing import keccak256
@@ -70,16 +71,7 @@ def recover_hash_signer(digest: bytes, signature: bytes) -> str:
         ).format(compressed=False)
     except (ValueError, TypeError) as exc:
         raise SignatureError(f"no signer can be recovered from the signature: {exc}") from exc
-    return _checksum_address(keccak256(public[1:])[12:])
-
-
-def _checksum_address(address: bytes) -> str:
-    """EIP-55 checksum of a 20-byte address."""
-    lower = address.hex()
-    digest = keccak256(lower.encode()).hex()
-    return "0x" + "".join(
-        ch.upper() if int(nibble, 16) >= 8 else ch for ch, nibble in zip(lower, digest[:40], strict=True)
-    )
+    return to_checksum_address(keccak256(public[1:])[12:])
 
 
 # --- EIP-191 ----------------------------------------------------------------------------------------

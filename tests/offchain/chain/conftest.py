@@ -6,7 +6,6 @@ plugin starts for the contract tests.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from offchain.chain import Devnet, TransactionSender, connect, dev_accounts
+from offchain.chain.devnet import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SOLC = REPO_ROOT / ".tools" / "solcx" / "solc-v0.8.30"
@@ -67,13 +67,6 @@ contract Probe {
     }
 }
 """
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (bind to port 0, read it back, release it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
