@@ -72,5 +72,8 @@ gas: compile
 bench: compile
 	$(BIN)/metatrust bench platform
 
+bench-web3compute-onion: setup
+	$(BIN)/metatrust bench web3compute-onion
+
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from offchain.web3compute.onion.cli import bench as bench_web3compute_onion
+
 app = typer.Typer(
     no_args_is_help=True, help="metatrust: trustworthy metaverse and edge computing on EVM chains"
 )
@@ -130,6 +132,9 @@ def bench_platform(
     for key, value in figures.items():
         table.add_row(key, f"{value:,.3f}" if value < 100 else f"{value:,.0f}")
     console.print(table)
+
+
+bench_app.command("web3compute-onion")(bench_web3compute_onion)
 
 
 # ---------------------------------------------------------------------------------------- agents

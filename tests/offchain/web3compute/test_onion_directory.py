@@ -18,16 +18,10 @@ from offchain.chain.sender import TransactionSender
 from offchain.crypto.derivation import encryption_keypair
 from offchain.crypto.keys import KeyPair, derive, from_private_key
 from offchain.deploy import Deployment, write_deployments
-from offchain.web3compute.onion import (
-    ExitInfo,
-    OnionProxy,
-    OnionRouter,
-    RouterInfo,
-    SandboxEndpoint,
-    register_router,
-    select_path,
-)
-from offchain.web3compute.onion.directory import endpoint_address
+from offchain.web3compute.onion.directory import RouterInfo, endpoint_address, register_router, select_path
+from offchain.web3compute.onion.endpoint import SandboxEndpoint
+from offchain.web3compute.onion.proxy import ExitInfo, OnionProxy
+from offchain.web3compute.onion.router import OnionRouter
 
 
 def infos(count: int) -> list[RouterInfo]:

@@ -15,17 +15,12 @@ from dataclasses import dataclass
 import pytest
 
 from offchain.crypto.keys import derive
-from offchain.web3compute.onion import (
-    CellFormat,
-    CircuitError,
-    ExitInfo,
-    OnionProxy,
-    OnionRouter,
-    RouterInfo,
-    SandboxEndpoint,
-)
-from offchain.web3compute.onion.cells import build_onion
+from offchain.web3compute.onion.cells import CellFormat, build_onion
+from offchain.web3compute.onion.directory import RouterInfo
 from offchain.web3compute.onion.e2e import seal_request
+from offchain.web3compute.onion.endpoint import SandboxEndpoint
+from offchain.web3compute.onion.proxy import CircuitError, ExitInfo, OnionProxy
+from offchain.web3compute.onion.router import OnionRouter
 from offchain.web3compute.onion.transport import connect
 
 FMT = CellFormat(max_hops=6, payload_size=2048)
