@@ -70,7 +70,7 @@ HOPS_LABELS = {**LABELS, "onion": "onion, end-to-end correlation (a)"}
 class BenchSize:
     runs: int = 10
     transmissions: int = 1000
-    calibration_messages: int = 40
+    calibration_messages: int = 60
     crypto_reps: int = 300
     sandbox_reps: int = 10
     nodes: int = 100
@@ -105,16 +105,16 @@ async def measure_circuits(messages: int, hops: Sequence[int] = (1, 2, 3, 4, 5, 
         proxy = OnionProxy(infos, local_host="127.0.0.29")
         exit_info = ExitInfo(sandbox.address, sandbox.public_key)
         data = b"\x5a" * max_request_size(DEFAULT_FORMAT.payload_size)
-        result: dict[int, float] = {}
+        circuits = {k: proxy.build_circuit(exit_info, k=k) for k in hops}
+        samples: dict[int, list[float]] = {k: [] for k in hops}
         for k in hops:
-            circuit = proxy.build_circuit(exit_info, k=k)
-            await proxy.send(circuit, data)  # warm-up
-            samples = []
-            for _ in range(messages):
+            await proxy.send(circuits[k], data)  # warm-up
+        for _ in range(messages):  # round-robin over k, so background load hits every k alike
+            for k in hops:
                 start = time.perf_counter()
-                await proxy.send(circuit, data)
-                samples.append(time.perf_counter() - start)
-            result[k] = statistics.median(samples)
+                await proxy.send(circuits[k], data)
+                samples[k].append(time.perf_counter() - start)
+        result = {k: statistics.median(values) for k, values in samples.items()}
         return result
     finally:
         for router in routers:
