@@ -20,7 +20,7 @@ from offchain.crypto.keys import KeyPair, derive, from_private_key
 from offchain.deploy import Deployment, write_deployments
 from offchain.web3compute.onion.directory import RouterInfo, endpoint_address, register_router, select_path
 from offchain.web3compute.onion.endpoint import SandboxEndpoint
-from offchain.web3compute.onion.proxy import ExitInfo, OnionProxy
+from offchain.web3compute.onion.proxy import CircuitError, ExitInfo, OnionProxy
 from offchain.web3compute.onion.router import OnionRouter
 
 
@@ -104,6 +104,17 @@ def test_routers_discovered_from_rsc_carry_a_circuit(
             assert await proxy.send(circuit, b"sealed model M0") == b"sealed model M0"
             assert all(len(router.observations) == 1 for router in routers[:3])
             assert routers[3].observations == []
+            # A rotated key: cells built from the stale directory are dropped at that hop; after a
+            # refresh the new key is used at once (spec S9).
+            rotated = derive(b"rotated-onion-key", 0)
+            registry_of(w3, deployments, accounts_keys[1]).update_keys(rotated.compressed_public_key)
+            routers[1].keypair = rotated
+            with pytest.raises(CircuitError):
+                await proxy.send(circuit, b"built with the stale key")
+            assert "does not authenticate" in routers[1].drops[-1].reason
+            proxy.refresh(reader)
+            fresh = proxy.build_circuit(ExitInfo(sandbox.address, sandbox.public_key), k=3)
+            assert await proxy.send(fresh, b"after the refresh") == b"after the refresh"
             # A router that deregisters leaves the directory at the next refresh.
             registry_of(w3, deployments, accounts_keys[0]).deregister()
             proxy.refresh(reader)
