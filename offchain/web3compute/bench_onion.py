@@ -12,7 +12,9 @@ table, ``fig5a_damage_rate.png``, ``fig5b_task_delay.png``, ``attack_vs_hops.png
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import random
 import shutil
 import statistics
 import subprocess
@@ -45,8 +47,10 @@ from offchain.web3compute.evaluation import (
     check_ip_adversary,
     fig5a,
     fig5b,
+    p_onion_correlation,
     parameters_manifest,
 )
+from offchain.web3compute.onion.adversary import Sent, correlate, success_rate
 from offchain.web3compute.onion.cells import DEFAULT_FORMAT, Hop, build_onion, peel
 from offchain.web3compute.onion.directory import RouterInfo
 from offchain.web3compute.onion.e2e import max_request_size, seal_request
@@ -74,10 +78,20 @@ class BenchSize:
     crypto_reps: int = 300
     sandbox_reps: int = 10
     nodes: int = 100
+    attack_messages: int = 200
+    attack_routers: int = 12
+    attack_malicious: int = 4
 
     @classmethod
     def quick(cls) -> BenchSize:
-        return cls(runs=3, transmissions=300, calibration_messages=8, crypto_reps=30, sandbox_reps=3)
+        return cls(
+            runs=3,
+            transmissions=300,
+            calibration_messages=8,
+            crypto_reps=30,
+            sandbox_reps=3,
+            attack_messages=20,
+        )
 
 
 # ---------------------------------------------------------------------------------------- calibration
@@ -120,6 +134,50 @@ async def measure_circuits(messages: int, hops: Sequence[int] = (1, 2, 3, 4, 5, 
         for router in routers:
             await router.stop()
         await sandbox.stop()
+
+
+async def measure_real_attack(
+    messages: int, routers: int, malicious: int, hops: Sequence[int] = (1, 2, 3, 4, 5, 6), seed: int = 2026
+) -> dict[int, float]:
+    """Success of colluding real routers at linking senders to sandboxes from their own logs, per k.
+
+    ``routers`` TCP routers of which the first ``malicious`` collude; two proxies send ``messages``
+    messages per k, one at a time, to two sandbox endpoints over fresh uniform circuits.
+    """
+    nodes = [
+        await OnionRouter(derive(b"attack-or", i), host=f"127.0.0.{81 + i}", name=f"OR{i}").start()
+        for i in range(routers)
+    ]
+    sandboxes = [
+        await SandboxEndpoint(derive(b"attack-exit", i), host=f"127.0.0.{111 + i}").start() for i in range(2)
+    ]
+    try:
+        infos = [
+            RouterInfo(f"0x{i + 1:040x}", r.address, r.keypair.compressed_public_key)
+            for i, r in enumerate(nodes)
+        ]
+        proxies = [OnionProxy(infos, local_host=f"127.0.0.{101 + i}") for i in range(2)]
+        pick = random.Random(seed)
+        hosts = {router.host for router in nodes}
+        result: dict[int, float] = {}
+        for k in hops:
+            for router in nodes:
+                router.observations.clear()
+            sent = []
+            for _ in range(messages):
+                proxy, sandbox = pick.choice(proxies), pick.choice(sandboxes)
+                circuit = proxy.build_circuit(ExitInfo(sandbox.address, sandbox.public_key), k=k)
+                started = time.monotonic()
+                await proxy.send(circuit, b"sealed shard")
+                sent.append(Sent(str(proxy.local_host), sandbox.address, started, time.monotonic()))
+            pooled = itertools.chain.from_iterable(router.observations for router in nodes[:malicious])
+            result[k] = success_rate(correlate(pooled, hosts), sent)
+        return result
+    finally:
+        for router in nodes:
+            await router.stop()
+        for sandbox in sandboxes:
+            await sandbox.stop()
 
 
 def measure_sandbox(reps: int) -> tuple[float, float]:
@@ -257,6 +315,11 @@ def run(out_dir: Path, size: BenchSize, console: Console, seed: int = 2026) -> d
         task = progress.add_task("calibrating on real TCP routers", total=None)
         calib = calibrate(size)
         progress.update(task, total=1, completed=1)
+        task = progress.add_task("colluding real routers", total=None)
+        real_attack = asyncio.run(
+            measure_real_attack(size.attack_messages, size.attack_routers, size.attack_malicious)
+        )
+        progress.update(task, total=1, completed=1)
         delay_params = replace(
             DelayParams(runs=size.runs, network=network),
             per_hop_s=max(calib["per_hop_s"], 0.0),
@@ -338,6 +401,18 @@ def run(out_dir: Path, size: BenchSize, console: Console, seed: int = 2026) -> d
             *[round(row.mean[m], 5) for m in models],
             *[round(row.analytic[m], 5) for m in models[:3]],
         )
+    treal = Table(
+        "attack on real routers",
+        ["hops k", "messages", "measured success", "model (a)"],
+        notes=[
+            f"{size.attack_malicious} of {size.attack_routers} real TCP routers collude and link senders to "
+            "sandboxes by nesting of their log times (offchain/web3compute/onion/adversary.py); model (a) "
+            "= m/R for k = 1, m(m-1)/(R(R-1)) otherwise."
+        ],
+    )
+    for k, rate in real_attack.items():
+        model = p_onion_correlation(size.attack_routers + 2, size.attack_malicious, k)
+        treal.add(k, size.attack_messages, round(rate, 4), round(model, 4))
     tcal = Table("onion calibration", ["quantity", "value", "how"])
     for k in range(1, 7):
         tcal.add(
@@ -410,7 +485,7 @@ def run(out_dir: Path, size: BenchSize, console: Console, seed: int = 2026) -> d
     write_report(
         out_dir,
         REPORT_NAME,
-        [_checks_table(checks), t5a, t5b, thops, tcal],
+        [_checks_table(checks), t5a, t5b, thops, treal, tcal],
         plots=["fig5a_damage_rate.png", "fig5b_task_delay.png", "attack_vs_hops.png"],
         intro=intro,
     )
@@ -433,6 +508,13 @@ def run(out_dir: Path, size: BenchSize, console: Console, seed: int = 2026) -> d
         "onion_per_hop_ms": calib["per_hop_s"] * 1000,
         "onion_circuit_rtt_ms_k3": calib["rtt_k3_s"] * 1000,
         "onion_cell_bytes": DEFAULT_FORMAT.cell_size,
+        "onion_real_attack_success": {
+            str(k): {
+                "measured": rate,
+                "model": p_onion_correlation(size.attack_routers + 2, size.attack_malicious, k),
+            }
+            for k, rate in real_attack.items()
+        },
     }
     update_summary(out_dir / "summary.json", values)
     return values

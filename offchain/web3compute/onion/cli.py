@@ -10,6 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 
+def _show(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{name}: {_show(item)}" for name, item in value.items())
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def bench(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("reports/web3compute"),
     quick: Annotated[bool, typer.Option(help="3 runs per point and short calibration (smoke run)")] = False,
@@ -24,11 +32,7 @@ def bench(
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in values.items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{name} {number:.4g}" for name, number in value.items())
-        elif isinstance(value, float):
-            value = f"{value:.4g}"
-        table.add_row(key, str(value))
+        table.add_row(key, _show(value))
     console.print(table)
     if not (values["onion_fig5a_orderings_hold"] and values["onion_fig5b_orderings_hold"]):
         console.print("[yellow]some of the paper's orderings do not hold in our model: see the report[/]")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 
 from offchain.crypto.keys import KeyPair
@@ -87,48 +88,53 @@ class OnionRouter:
             self._replay.popitem(last=False)
         return False
 
-    def _drop(self, predecessor: str, reason: str, received: int, successor: str = "") -> None:
+    def _drop(
+        self, predecessor: str, reason: str, received: int, successor: str = "", started: float = 0.0
+    ) -> None:
         LOG.warning("%s: dropped a cell from %s: %s", self.name, predecessor, reason)
-        self.observations.append(Observation(predecessor, successor, "dropped", reason, received))
+        self.observations.append(Observation(predecessor, successor, "dropped", reason, received, 0, started))
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         predecessor = peer_host(writer)
+        started = time.monotonic()
         try:
-            await self._serve(predecessor, reader, writer)
+            await self._serve(predecessor, reader, writer, started)
         except Exception as exc:  # never let one connection take the router down
-            self._drop(predecessor, f"internal error: {type(exc).__name__}", 0)
+            self._drop(predecessor, f"internal error: {type(exc).__name__}", 0, started=started)
         finally:
             await close(writer)
 
     async def _serve(
-        self, predecessor: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self, predecessor: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, started: float
     ) -> None:
         try:
             cell = await read_exactly(reader, self.fmt.cell_size, self.timeout)
         except ValueError as exc:
-            self._drop(predecessor, str(exc), 0)
+            self._drop(predecessor, str(exc), 0, started=started)
             return
         try:
             layer = peel(self.keypair, cell, self.fmt)
         except MalformedCell as exc:
-            self._drop(predecessor, exc.reason, len(cell))
+            self._drop(predecessor, exc.reason, len(cell), started=started)
             return
         if self._seen(layer.replay_tag):
-            self._drop(predecessor, "replayed layer", len(cell))
+            self._drop(predecessor, "replayed layer", len(cell), started=started)
             return
         try:
             next_reader, next_writer = await connect(
                 layer.next_hop, self.host if self.bind_outgoing else None, self.timeout
             )
         except (OSError, TimeoutError, ValueError) as exc:
-            self._drop(predecessor, f"next hop unreachable: {type(exc).__name__}", len(cell), layer.next_hop)
+            self._drop(
+                predecessor, f"next hop unreachable: {type(exc).__name__}", len(cell), layer.next_hop, started
+            )
             return
         try:
             next_writer.write(layer.outgoing)
             await next_writer.drain()
             reply = await read_exactly(next_reader, self.fmt.reply_size, self.timeout)
         except (OSError, ValueError) as exc:
-            self._drop(predecessor, f"no reply from next hop: {exc}", len(cell), layer.next_hop)
+            self._drop(predecessor, f"no reply from next hop: {exc}", len(cell), layer.next_hop, started)
             return
         finally:
             await close(next_writer)
@@ -136,5 +142,5 @@ class OnionRouter:
         await writer.drain()
         outcome = "delivered" if layer.command is Command.DELIVER else "relayed"
         self.observations.append(
-            Observation(predecessor, layer.next_hop, outcome, "", len(cell), len(layer.outgoing))
+            Observation(predecessor, layer.next_hop, outcome, "", len(cell), len(layer.outgoing), started)
         )

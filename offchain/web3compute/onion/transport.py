@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from offchain.web3compute.onion.cells import split_address
 
@@ -22,6 +23,10 @@ class Observation:
     reason: str = ""
     received_bytes: int = 0
     sent_bytes: int = 0
+    started: float = 0.0
+    """``time.monotonic()`` when the connection was accepted."""
+    finished: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` when the service was done with the cell (reply sent, or dropped)."""
 
 
 async def connect(

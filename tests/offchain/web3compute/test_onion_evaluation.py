@@ -107,7 +107,9 @@ def test_attack_success_vs_hops_trends() -> None:
 
 def test_bench_smoke_writes_csv_markdown_plots_and_merges_summary(tmp_path: Path) -> None:
     (tmp_path / "summary.json").write_text(json.dumps({"channel_updates_per_s": 1234.5}))
-    size = BenchSize(runs=2, transmissions=100, calibration_messages=3, crypto_reps=5, sandbox_reps=1)
+    size = BenchSize(
+        runs=2, transmissions=100, calibration_messages=3, crypto_reps=5, sandbox_reps=1, attack_messages=12
+    )
     values = run(tmp_path, size, Console(quiet=True))
     for name in ("fig5a_damage_rate", "fig5b_task_delay", "attack_vs_hops"):
         assert (tmp_path / f"{name}.csv").stat().st_size > 0
@@ -125,6 +127,11 @@ def test_bench_smoke_writes_csv_markdown_plots_and_merges_summary(tmp_path: Path
     assert summary["onion_per_hop_ms"] == pytest.approx(values["onion_per_hop_ms"])
     assert summary["onion_circuit_rtt_ms_k3"] > 0
     assert set(summary["onion_damage_rate_m50"]) == {"traditional", "onion", "herbivore"}
+    real = summary["onion_real_attack_success"]
+    assert set(real) == {"1", "2", "3", "4", "5", "6"}
+    assert all(0.0 <= entry["measured"] <= 1.0 for entry in real.values())
+    assert real["1"]["model"] == pytest.approx(4 / 12)
+    assert "attack on real routers" in markdown
     manifest = json.loads((tmp_path / "onion_parameters.json").read_text())
     assert manifest["fig5a"]["runs"] == 2
     assert manifest["calibration"]["sandbox_create_s"] > 0

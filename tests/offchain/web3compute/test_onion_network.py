@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from offchain.crypto.keys import derive
+from offchain.web3compute.onion.adversary import Sent, correlate, success_rate
 from offchain.web3compute.onion.cells import CellFormat, build_onion
 from offchain.web3compute.onion.directory import RouterInfo
 from offchain.web3compute.onion.e2e import seal_request
@@ -187,5 +189,31 @@ def test_path_selection_excludes_the_exit_and_the_proxy_and_needs_enough_routers
             proxy.build_circuit(net.exit_info, k=5)
         with pytest.raises(ValueError, match="at most 6"):
             net.proxy.build_circuit(net.exit_info, k=7)
+
+    run(check, count=5)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_colluding_routers_locate_the_sandbox_exactly_when_they_hold_both_ends(k: int) -> None:
+    """Timing correlation from the colluders' own logs (model (a)): a message is linked to its sender and
+    sandbox if and only if OR_1 and OR_k are both colluders."""
+
+    async def check(net: Overlay) -> None:
+        colluders = net.routers[:3]
+        colluding = {router.address for router in colluders}
+        sent, expected = [], []
+        for _ in range(24):
+            circuit = net.proxy.build_circuit(net.exit_info, k=k)
+            started = time.monotonic()
+            await net.proxy.send(circuit, b"shard")
+            sent.append(Sent(PROXY_HOST, net.exit.address, started, time.monotonic()))
+            ends = {circuit.routers[0].address, circuit.routers[-1].address}
+            expected.append(ends <= colluding)
+        pooled = [obs for router in colluders for obs in router.observations]
+        links = correlate(pooled, {router.host for router in net.routers})
+        linked = [success_rate(links, [message]) == 1.0 for message in sent]
+        assert linked == expected
+        assert any(expected) or k == 3  # with 3 of 5 colluding, k = 1 links some messages
+        assert success_rate(links, sent) == sum(expected) / len(sent)
 
     run(check, count=5)
