@@ -217,3 +217,31 @@ def test_colluding_routers_locate_the_sandbox_exactly_when_they_hold_both_ends(k
         assert success_rate(links, sent) == sum(expected) / len(sent)
 
     run(check, count=5)
+
+
+def test_a_larger_cell_format_carries_a_model_sized_message() -> None:
+    """The cell size is per overlay: 64 KiB payloads carry a 60 KB model in one message."""
+    big = CellFormat(max_hops=4, payload_size=65_536)
+
+    async def main() -> None:
+        routers = [
+            await OnionRouter(derive(b"big-or", i), host=f"127.0.0.{51 + i}", fmt=big).start()
+            for i in range(3)
+        ]
+        sandbox = await SandboxEndpoint(derive(b"big-exit", 0), host="127.0.0.5", fmt=big).start()
+        try:
+            infos = [
+                RouterInfo(f"0x{i + 1:040x}", r.address, r.keypair.compressed_public_key)
+                for i, r in enumerate(routers)
+            ]
+            proxy = OnionProxy(infos, fmt=big, local_host=PROXY_HOST)
+            model = bytes(range(256)) * 240
+            circuit = proxy.build_circuit(ExitInfo(sandbox.address, sandbox.public_key), k=3)
+            assert await proxy.send(circuit, model) == model
+            assert all(r.observations[0].received_bytes == big.cell_size for r in routers)
+        finally:
+            for router in routers:
+                await router.stop()
+            await sandbox.stop()
+
+    asyncio.run(main())
