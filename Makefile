@@ -72,5 +72,10 @@ gas: compile
 bench: compile
 	$(BIN)/metatrust bench platform
 
+# RSMS (seed 002) reliability study, Figs. 5-7 (the integrator folds it into bench-resource-auth).
+.PHONY: bench-resource-auth-reliability
+bench-resource-auth-reliability: setup
+	$(BIN)/metatrust bench resource-auth-reliability
+
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

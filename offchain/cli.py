@@ -132,6 +132,11 @@ def bench_platform(
     console.print(table)
 
 
+from offchain.resource_auth.cli_reliability import bench_reliability  # noqa: E402 (RSMS, seed 002)
+
+bench_app.command("resource-auth-reliability")(bench_reliability)
+
+
 # ---------------------------------------------------------------------------------------- agents
 
 
