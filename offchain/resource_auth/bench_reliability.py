@@ -261,16 +261,16 @@ def run(
     cost_table.add(
         "group set-up (GMA + GSKA, per party)",
         "11.312 + 5.667·N",
-        round(costs.group_setup_min(n) * MS_PER_MINUTE, 3),
+        f"{costs.group_setup_min(n) * MS_PER_MINUTE:.3f}",
         f"{costs.group_setup_min(n):.3e}",
     )
     cost_table.add(
-        "RN leaves (GSKU)", "11.312", round(costs.leave_min() * MS_PER_MINUTE, 3), f"{costs.leave_min():.3e}"
+        "RN leaves (GSKU)", "11.312", f"{costs.leave_min() * MS_PER_MINUTE:.3f}", f"{costs.leave_min():.3e}"
     )
     cost_table.add(
         "replacement RN joins (re-auth RN + RPM, then GMA + GSKA)",
         "22.634 + 11.297 + 11.312 + 5.667·N",
-        round(costs.join_min(n) * MS_PER_MINUTE, 3),
+        f"{costs.join_min(n) * MS_PER_MINUTE:.3f}",
         f"{costs.join_min(n):.3e}",
     )
     tables.append(cost_table)
