@@ -36,13 +36,13 @@ contract RSMSLedger is AccessControl {
         bytes32 bloomDigest; // the latest digest (zero when none)
     }
 
-    /// @notice One authentication record, keyed by its tag H4(a).
+    /// @notice One authentication record, keyed by its tag H4(a). Two storage slots: the record's position
+    ///         in recording order is in its event only.
     struct Record {
         bytes32 pidKey; // keccak256 of the pseudonym bytes
         uint32 poolId;
         uint64 timestamp;
         address writer;
-        uint64 index; // position in recording order, from 0
     }
 
     /// @notice The registry whose POOL_MANAGER role a pool manager must hold.
@@ -170,7 +170,6 @@ contract RSMSLedger is AccessControl {
         record.poolId = poolId;
         record.timestamp = uint64(block.timestamp);
         record.writer = msg.sender;
-        record.index = index;
         _tagOfPid[pidKey] = tag;
         emit AuthenticationRecorded(tag, pidKey, poolId, pid, msg.sender, index);
     }

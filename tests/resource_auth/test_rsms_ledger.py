@@ -206,7 +206,6 @@ def test_record_authentication_sets_both_flags(ledger: Any, rpm_x: Any) -> None:
     assert record.pidKey == pid_key
     assert record.poolId == POOL_X
     assert record.writer == rpm_x
-    assert record.index == 0
     assert record.timestamp > 0
     assert ledger.recordCount() == 1
     assert not ledger.isTagUsed(tag_of("other"))
