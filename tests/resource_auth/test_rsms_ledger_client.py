@@ -99,8 +99,34 @@ def rpm_y(w3: Any, deployments: Deployments, accounts: Any, msrp: ChainLedger) -
     return client_for(w3, deployments, accounts[7])
 
 
-def test_the_client_is_a_ledger(rpm_x: ChainLedger) -> None:
+def exercise_ledger(writer: Ledger, admin: Ledger, pool_id: int, prefix: str) -> None:
+    """The semantics every ``Ledger`` keeps, through the interface alone (``admin`` revokes and anchors;
+    both may be the same object for an in-memory ledger)."""
+    tag, pid = tag_of(prefix + "tag"), pid_of(prefix + "pid")
+    assert not writer.is_recorded(tag)
+    writer.record_authentication(pool_id, tag, pid)
+    assert writer.is_recorded(tag)
+    with pytest.raises(ReplayDetected):
+        writer.record_authentication(pool_id, tag, pid)
+    with pytest.raises(ReplayDetected):
+        writer.record_authentication(pool_id, tag, pid_of(prefix + "fresh pid"))
+    with pytest.raises(ReplayDetected):
+        writer.record_authentication(pool_id, tag_of(prefix + "fresh tag"), pid)
+    assert not writer.is_recorded(tag_of(prefix + "fresh tag"))
+    revoked = pid_of(prefix + "revoked")
+    assert not writer.is_revoked(revoked)
+    admin.revoke(revoked)
+    admin.revoke(revoked)
+    assert writer.is_revoked(revoked)
+    with pytest.raises((PseudonymRevoked, ReplayDetected)):
+        writer.record_authentication(pool_id, tag_of(prefix + "revoked"), revoked)
+    assert not writer.is_recorded(tag_of(prefix + "revoked"))
+    admin.anchor_bloom_digest(pool_id, hashlib.sha256(prefix.encode()).digest())
+
+
+def test_the_client_is_a_ledger(rpm_x: ChainLedger, msrp: ChainLedger) -> None:
     assert isinstance(rpm_x, Ledger)
+    exercise_ledger(rpm_x, msrp, POOL_X, "interface/")
 
 
 def test_record_then_replay_is_detected(rpm_x: ChainLedger, rpm_y: ChainLedger) -> None:
