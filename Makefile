@@ -75,5 +75,10 @@ bench: compile
 bench-web3compute-onion: setup
 	$(BIN)/metatrust bench web3compute-onion
 
+# RSMS (seed 002) reliability study, Figs. 5-7 (the integrator folds it into bench-resource-auth).
+.PHONY: bench-resource-auth-reliability
+bench-resource-auth-reliability: setup
+	$(BIN)/metatrust bench resource-auth-reliability
+
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from offchain.resource_auth.cli_reliability import bench_reliability
 from offchain.web3compute.onion.cli import bench as bench_web3compute_onion
 
 app = typer.Typer(
@@ -135,6 +136,8 @@ def bench_platform(
 
 
 bench_app.command("web3compute-onion")(bench_web3compute_onion)
+
+bench_app.command("resource-auth-reliability")(bench_reliability)
 
 
 # ---------------------------------------------------------------------------------------- agents

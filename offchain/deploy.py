@@ -96,6 +96,22 @@ def deploy_platform(project: Any, deployer: Any, config: PlatformConfig | None =
     return deployment
 
 
+def deploy_resource_auth(
+    project: Any, deployer: Any, platform: Deployment, *, msrp: str | None = None
+) -> Deployment:
+    """Deploy the RSMS ledger (seed 002) against the platform's registry and add it to ``platform``.
+
+    ``deployer`` becomes the ledger's admin and, unless ``msrp`` names another address, its MSRP. The
+    pool managers must hold ``POOL_MANAGER`` in RSC before the MSRP opens pools for them. Returns
+    ``platform`` with ``RSMSLedger`` added to its contracts and records.
+    """
+    registry = platform.contracts["RSC"]
+    ledger = deployer.deploy(project.RSMSLedger, deployer.address, msrp or deployer.address, registry.address)
+    platform.contracts["RSMSLedger"] = ledger
+    platform.records["RSMSLedger"] = _record(ledger)
+    return platform
+
+
 def write_deployments(deployment: Deployment, rpc_url: str | None, root: Path = Path("deployments")) -> Path:
     """Write ``deployments/<network>.json`` and return its path."""
     root.mkdir(parents=True, exist_ok=True)
