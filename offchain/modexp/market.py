@@ -18,6 +18,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, Web3RPCError
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from offchain.chain.connection import contract
@@ -133,7 +134,7 @@ class MarketClient:
             reveal_window,
         )
         receipt = self._send("createTask", self.market.functions.createTask(terms))
-        event = self.market.events.TaskCreated().process_receipt(receipt)[0]
+        event = self.market.events.TaskCreated().process_receipt(receipt, errors=DISCARD)[0]
         return int(event["args"]["taskId"]), receipt
 
     def accept(self, task_id: int) -> TxReceipt:
@@ -154,7 +155,7 @@ class MarketClient:
         """Open Aux and run Algorithm 2 on chain; returns the verdict and σ when accepted."""
         call = self.market.functions.revealAndVerify(task_id, outputs, opening.as_tuple())
         receipt = self._send("revealAndVerify", call)
-        event = self.market.events.Verified().process_receipt(receipt)[0]["args"]
+        event = self.market.events.Verified().process_receipt(receipt, errors=DISCARD)[0]["args"]
         ok = bool(event["ok"])
         return Verdict(ok, int.from_bytes(event["sigma"], "big") if ok else None, receipt)
 
@@ -162,7 +163,7 @@ class MarketClient:
         """Prove the outputs correct after a rejection; returns whether the server won."""
         call = self.market.functions.disputeRejection(task_id, outputs, pairs, salt)
         receipt = self._send("disputeRejection", call)
-        event = self.market.events.DisputeResolved().process_receipt(receipt)[0]["args"]
+        event = self.market.events.DisputeResolved().process_receipt(receipt, errors=DISCARD)[0]["args"]
         return bool(event["serverWon"]), receipt
 
     def finalize(self, task_id: int) -> TxReceipt:
