@@ -41,6 +41,9 @@ contract MExpmMarket is ReentrancyGuard, EIP712 {
     uint256 public constant MAX_N = 32;
     /// @notice Widest modulus L in bytes (as MExpmVerifier).
     uint256 public constant MAX_MODULUS_BYTES = 512;
+    /// @notice Most precompile gas the 2n+2 recomputations of a dispute may need (EIP-2565 pricing), so that
+    ///         a dispute always fits in a block: a wide modulus allows a smaller n.
+    uint256 public constant MAX_DISPUTE_GAS = 12_000_000;
     /// @notice EIP-712 type of a server-signed submission relayed by an RSU.
     bytes32 public constant SUBMISSION_TYPEHASH = keccak256("Submission(uint256 taskId,bytes32 outputsHash)");
 
@@ -122,6 +125,7 @@ contract MExpmMarket is ReentrancyGuard, EIP712 {
     error InvalidModulus();
     error NoBases();
     error TooManyBases(uint256 n, uint256 max);
+    error DisputeTooCostly(uint256 gas, uint256 max);
     error ZeroPayment();
     error AmountTooLarge();
     error DeadlineInPast(uint64 deadline);
@@ -200,6 +204,8 @@ contract MExpmMarket is ReentrancyGuard, EIP712 {
         }
         if (terms.n == 0) revert NoBases();
         if (terms.n > MAX_N) revert TooManyBases(terms.n, MAX_N);
+        uint256 disputeGas = disputeGasBound(terms.n, width);
+        if (disputeGas > MAX_DISPUTE_GAS) revert DisputeTooCostly(disputeGas, MAX_DISPUTE_GAS);
         if (terms.payment == 0) revert ZeroPayment();
         if (terms.payment > type(uint128).max || terms.collateral > type(uint128).max) revert AmountTooLarge();
         if (terms.submitDeadline <= block.timestamp) revert DeadlineInPast(terms.submitDeadline);
@@ -410,6 +416,18 @@ contract MExpmMarket is ReentrancyGuard, EIP712 {
     /// @return The commitment.
     function pairsCommitment(bytes calldata pairs, bytes32 salt) public pure returns (bytes32) {
         return keccak256(abi.encode(pairs, salt));
+    }
+
+    /// @notice Upper bound of the precompile gas of a dispute's 2n+2 recomputations (EIP-2565: words² ·
+    ///         iterations / 3 per modexp, an exponent of the modulus' width with its top bit set).
+    /// @param n The batch size.
+    /// @param width The modulus' width in bytes.
+    /// @return The bound.
+    function disputeGasBound(uint256 n, uint256 width) public pure returns (uint256) {
+        uint256 words = (width + 7) / 8;
+        uint256 perModexp = words * words * (8 * width - 1) / 3;
+        if (perModexp < 200) perModexp = 200;
+        return (2 * n + 2) * perModexp;
     }
 
     /// @notice The EIP-712 digest a server signs to have `outputs` relayed.

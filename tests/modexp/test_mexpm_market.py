@@ -144,7 +144,7 @@ def modexp(
 
 
 @pytest.fixture(scope="module")
-def market(modexp: Deployment) -> Any:
+def market(modexp: Deployment, registry: Any, verifier_contract: Any, measure_view: Any) -> Any:
     return modexp.contracts["MExpmMarket"]
 
 
@@ -427,6 +427,8 @@ def verifier_contract(modexp: Deployment) -> Any:
         ({"modulus": b"\x01" * 544}, "InvalidModulus"),
         ({"n": 0}, "NoBases"),
         ({"n": 33}, "TooManyBases"),
+        ({"modulus": b"\xff" * 512}, "DisputeTooCostly"),
+        ({"modulus": b"\xff" * 192, "n": 32}, "DisputeTooCostly"),
         ({"payment": 0}, "ZeroPayment"),
         ({"payment": 2**128}, "AmountTooLarge"),
         ({"collateral": 2**128}, "AmountTooLarge"),
@@ -440,6 +442,8 @@ def verifier_contract(modexp: Deployment) -> Any:
         "too-wide-modulus",
         "no-bases",
         "too-many-bases",
+        "dispute-4096-bit",
+        "dispute-1536-bit-n32",
         "zero-payment",
         "payment-overflow",
         "collateral-overflow",
@@ -581,6 +585,9 @@ def test_views_and_commitments_match_python(
     assert (market.disputeWindow(), market.minRevealWindow()) == (DISPUTE_WINDOW, MIN_REVEAL)
     assert market.taskCount() == task_id + 1
     assert market.MAX_MODULUS_BYTES() == 512
+    bound = 4 * (16 * 16 * 1023 // 3)  # n = 1, 1024-bit L: four modexps of EIP-2565 price
+    assert market.disputeGasBound(1, 128) == bound
+    assert market.disputeGasBound(32, 128) <= market.MAX_DISPUTE_GAS() == 12_000_000
     assert market.SUBMISSION_TYPEHASH() == keccak256(b"Submission(uint256 taskId,bytes32 outputsHash)")
     assert market.eip712Domain()[1] == "MExpmMarket"
     with ape.reverts(market.TaskNotFound):
@@ -590,6 +597,8 @@ def test_views_and_commitments_match_python(
     for name, args in (
         ("MAX_N", ()),
         ("MAX_MODULUS_BYTES", ()),
+        ("MAX_DISPUTE_GAS", ()),
+        ("disputeGasBound", (1, 128)),
         ("SUBMISSION_TYPEHASH", ()),
         ("token", ()),
         ("registry", ()),
