@@ -34,6 +34,7 @@ from web3 import Web3
 from offchain.agents.client import AgentClient
 from offchain.agents.discovery import Peer, lookup_peer, registry_authorizer
 from offchain.agents.errors import AgentError
+from offchain.agents.runner import ROLE_SERVICES
 from offchain.agents.service import Agent
 from offchain.chain.connection import contract
 from offchain.chain.deployments import Deployments
@@ -200,8 +201,8 @@ class ServiceAgency:
 
     async def on_setup(self, sender: str, request: SetupRequest) -> SetupReply:
         peer = await lookup_peer(self.node.registry, sender)
-        if peer is None:
-            raise AgentError(403, "unregistered-sender", f"{sender} is not an active node of the registry")
+        if peer is None or ActorRole.VEHICLE not in peer.roles:
+            raise AgentError(403, "not-a-vehicle", f"{sender} is not an active vehicle of the registry")
         bases = self.catalogue[: request.n]
         params, rk, _ = await asyncio.to_thread(core.setup, bases, self.N)
         secret = json.dumps({"N": hex(rk.N), "bases": [hex(u) for u in bases]}).encode()
@@ -497,3 +498,36 @@ class Vehicle:
         result = None if verdict.sigma is None else core.recovery(verdict.sigma, rk, keys.secret, params.L)
         status = (await asyncio.to_thread(market.task, task_id)).status
         return Outcome(task_id, verdict.ok, result, expected, status), keys
+
+
+# ---------------------------------------------------------------------------------------- agent runner
+
+
+def _node_of(agent: Agent, registry: RegistryClient) -> Node:
+    sender = registry.sender
+    if sender is None or sender.deployments is None:
+        raise RuntimeError("MExpm agents need a registry client with a sender and deployments")
+    return Node(agent.keypair, sender.w3, sender.deployments)
+
+
+def _install_agency(agent: Agent, registry: RegistryClient, encryption_key: KeyPair) -> None:
+    ServiceAgency(_node_of(agent, registry), agent=agent)
+
+
+def _install_server(agent: Agent, registry: RegistryClient, encryption_key: KeyPair) -> None:
+    server = MecServer(_node_of(agent, registry), agent=agent)
+    # ``metatrust agent run`` installs services inside its event loop: the watcher runs beside the agent.
+    server._watcher = asyncio.get_running_loop().create_task(server._watch())
+
+
+def _install_rsu(agent: Agent, registry: RegistryClient, encryption_key: KeyPair) -> None:
+    RoadsideUnit(_node_of(agent, registry), agent=agent)
+
+
+ROLE_SERVICES.update(
+    {
+        ActorRole.SERVICE_AGENCY: _install_agency,
+        ActorRole.MEC_SERVER: _install_server,
+        ActorRole.RSU: _install_rsu,
+    }
+)

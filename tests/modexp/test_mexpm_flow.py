@@ -318,3 +318,21 @@ def _peer(agent: Any, node: Node) -> Any:
 async def _health(endpoint: str) -> int:
     async with aiohttp.ClientSession() as session, session.get(f"{endpoint}/health") as response:
         return response.status
+
+
+def test_agent_runner_installs_the_mexpm_actions(agents: dict[str, Node]) -> None:
+    from offchain.agents.runner import ROLE_SERVICES
+    from offchain.agents.service import Agent
+
+    node = agents["server"]
+
+    async def scenario() -> list[str]:
+        agent = Agent(node.key, "runner-test")
+        for role in (ActorRole.SERVICE_AGENCY, ActorRole.MEC_SERVER, ActorRole.RSU):
+            ROLE_SERVICES[role](agent, node.registry, node.encryption)
+        await asyncio.sleep(0)  # the server's rejection watcher runs in the loop
+        for task in asyncio.all_tasks() - {asyncio.current_task()}:
+            task.cancel()
+        return agent.actions
+
+    assert asyncio.run(scenario()) == [OFFER, RELAY, SETUP]
