@@ -9,13 +9,12 @@ from typing import Any
 
 import ape
 import pytest
-from eth_account import Account
 
 from offchain.chain.roles import ActorRole
 from offchain.crypto.derivation import encryption_keypair
 from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import from_private_key
-from offchain.crypto.signing import sign_typed_data
+from offchain.crypto.signing import recover_hash_signer, sign_typed_data
 from offchain.deploy import Deployment, deploy_modexp
 from offchain.modexp import core
 from offchain.modexp.encoding import (
@@ -181,7 +180,13 @@ def rejected(market: Any, iv: Any, server: Any, job: Job, chain: Any, outputs: b
     receipt = market.revealAndVerify(
         task_id, outputs or job.encoded_outputs, job.opening.as_tuple(), sender=iv
     )
-    assert not receipt.events.filter(market.Verified)[0].ok
+    verified = receipt.events.filter(market.Verified)[0]
+    assert not verified.ok
+    assert verified.sigma == b""
+    opened = receipt.events.filter(market.DisputeWindowOpened)[0]
+    assert opened.disputeDeadline == receipt.timestamp + DISPUTE_WINDOW
+    assert market.getTask(task_id).deadline == opened.disputeDeadline
+    assert not receipt.events.filter(market.Paid)
     return task_id
 
 
@@ -270,7 +275,7 @@ def test_rsu_relays_a_server_signed_submission(
     }
     message = {"taskId": task_id, "outputsHash": keccak256(JOB.encoded_outputs)}
     signature = sign_typed_data(from_private_key(server.private_key), domain, types, "Submission", message)
-    assert Account._recover_hash(bytes(digest), signature=signature) == server.address
+    assert recover_hash_signer(bytes(digest), signature) == server.address
     with ape.reverts(market.BadSignature):  # signed by someone else
         other = sign_typed_data(from_private_key(rsu.private_key), domain, types, "Submission", message)
         market.submitResultSigned(task_id, JOB.encoded_outputs, other, sender=rsu)
