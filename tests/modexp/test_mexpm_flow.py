@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from offchain.agents.client import AgentClient
+from offchain.agents.envelope import build_envelope
 from offchain.agents.errors import AgentCallError
 from offchain.chain.connection import connect
 from offchain.chain.deployments import Deployments, load_deployments
@@ -261,6 +262,14 @@ def test_replayed_and_tampered_offers_are_refused(
                 with pytest.raises(AgentCallError) as refused:
                     await rpc.call(endpoint, address, OFFER, offer(bytes(tampered)), OfferReply)
                 results["tampered"] = (refused.value.status, refused.value.code)
+                envelope = build_envelope(agents["vehicle"].key, address, OFFER, offer(bytes(tampered)))
+                statuses = []
+                async with aiohttp.ClientSession() as session:
+                    for _ in range(2):  # the very same signed envelope twice
+                        url = f"{endpoint}/rpc/{OFFER}"
+                        async with session.post(url, data=envelope.to_json()) as response:
+                            statuses.append((response.status, (await response.json())["error"]))
+                results["envelope-replay"] = statuses
                 reply = await rpc.call(endpoint, address, OFFER, offer(pairs), OfferReply)
                 results["reply"] = reply
                 with pytest.raises(AgentCallError) as refused:
@@ -271,6 +280,7 @@ def test_replayed_and_tampered_offers_are_refused(
 
     results = asyncio.run(scenario())
     assert results["tampered"] == (422, "pairs-mismatch")
+    assert results["envelope-replay"] == [(422, "pairs-mismatch"), (409, "replayed-nonce")]
     assert results["replayed"] == (409, "task-not-open")
     assert results["status"] is TaskStatus.SUBMITTED
 
