@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from offchain.agents.errors import AgentCallError
 from offchain.modexp.encoding import MAX_N
+from offchain.modexp.params import MExpmError
 
 app = typer.Typer(
     no_args_is_help=True, help="MExpm: fair offloading of batch modular exponentiation (seed 003)."
@@ -69,7 +71,11 @@ def run(
         scenarios.append("malicious-iv")
     if every:
         scenarios = list(SCENARIOS)
-    report = asyncio.run(run_modexp_flow(w3, deps, flow_keys, console, n=n, scenarios=scenarios))
+    try:
+        report = asyncio.run(run_modexp_flow(w3, deps, flow_keys, console, n=n, scenarios=scenarios))
+    except (AgentCallError, MExpmError, RuntimeError) as exc:  # an agent refused, or an outcome was wrong
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
     csv_path, md_path = report.write_gas(out)
     table = Table(title="gas per transaction of the flow")
     for column in ("scenario/actor", "function", "gas used"):
