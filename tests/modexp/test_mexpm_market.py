@@ -619,3 +619,15 @@ def test_views_and_commitments_match_python(
         ("submissionDigest", (task_id, bytes(32))),
     ):
         measure_view(market, name, *args)
+
+
+def test_the_iv_can_prove_a_forgery_at_once(
+    market: Any, token: Any, iv: Any, server: Any, chain: Any
+) -> None:
+    """Anyone holding the pairs may open them: the IV settles a forgery without waiting out the window."""
+    iv_before = token.balanceOf(iv)
+    task_id = rejected(market, iv, server, JOB, chain, JOB.forged())
+    receipt = market.disputeRejection(task_id, JOB.forged(), JOB.pairs, JOB.pairs_salt, sender=iv)
+    assert not receipt.events.filter(market.DisputeResolved)[0].serverWon
+    assert market.getTask(task_id).status == FINAL
+    assert token.balanceOf(iv) == iv_before + COLLATERAL
