@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from offchain.modexp.cli import app as modexp_app
 from offchain.resource_auth.cli_reliability import bench_reliability
 from offchain.web3compute.onion.cli import bench as bench_web3compute_onion
 
@@ -30,6 +31,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: CSV, Markdown an
 app.add_typer(devnet_app, name="devnet")
 app.add_typer(agent_app, name="agent")
 app.add_typer(bench_app, name="bench")
+app.add_typer(modexp_app, name="modexp")
 
 console = Console()
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,6 +166,7 @@ def agent_run(
 
     from rich.logging import RichHandler
 
+    import offchain.modexp.agents  # noqa: F401  (registers MExpm's role services)
     from offchain.agents.runner import AgentSettings, run_agent
     from offchain.chain.roles import ActorRole
 

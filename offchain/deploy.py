@@ -112,6 +112,37 @@ def deploy_resource_auth(
     return platform
 
 
+#: Seconds a server has to dispute a rejection, and the shortest reveal window an IV may set (MExpmMarket).
+MEXPM_DISPUTE_WINDOW = 3_600
+MEXPM_MIN_REVEAL_WINDOW = 60
+
+
+def deploy_modexp(
+    project: Any,
+    deployer: Any,
+    platform: Deployment,
+    *,
+    dispute_window: int = MEXPM_DISPUTE_WINDOW,
+    min_reveal_window: int = MEXPM_MIN_REVEAL_WINDOW,
+) -> Deployment:
+    """Deploy MExpm (seed 003): the Algorithm 2 verifier and the market (an extension, spec 003 §4.3)
+    paying in the platform's MetaCoin and admitting servers registered in its RSC. Adds both to
+    ``platform`` (instances and records) and returns it."""
+    verifier = deployer.deploy(project.MExpmVerifier)
+    market = deployer.deploy(
+        project.MExpmMarket,
+        platform.contracts["MetaCoin"].address,
+        platform.contracts["RSC"].address,
+        verifier.address,
+        dispute_window,
+        min_reveal_window,
+    )
+    for name, instance in (("MExpmVerifier", verifier), ("MExpmMarket", market)):
+        platform.contracts[name] = instance
+        platform.records[name] = _record(instance)
+    return platform
+
+
 def write_deployments(deployment: Deployment, rpc_url: str | None, root: Path = Path("deployments")) -> Path:
     """Write ``deployments/<network>.json`` and return its path."""
     root.mkdir(parents=True, exist_ok=True)

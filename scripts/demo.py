@@ -18,7 +18,8 @@ from offchain.chain.connection import connect
 from offchain.chain.deployments import load_deployments
 from offchain.chain.devnet import dev_accounts
 from offchain.crypto.keys import from_private_key
-from offchain.deploy import deploy_platform, deployer_account, rpc_url, write_deployments
+from offchain.deploy import deploy_modexp, deploy_platform, deployer_account, rpc_url, write_deployments
+from offchain.modexp.flow import FlowKeys, run_modexp_flow
 from offchain.platform_flow import run_platform_flow
 
 
@@ -33,6 +34,7 @@ def main() -> None:
     console.rule("[bold]deploy")
     deployer = deployer_account()
     deployment = deploy_platform(project, deployer)
+    deploy_modexp(project, deployer, deployment)
     path = write_deployments(deployment, rpc_url())
     for name, record in deployment.records.items():
         console.print(f"  {name:<12} {record['address']}")
@@ -41,9 +43,14 @@ def main() -> None:
 
     deployments = load_deployments(path)
     w3 = connect(rpc_url(), expected_chain_id=deployment.chain_id)
-    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=3)]
-    auditor, server, client = keys  # the deployer (account 0) is the registry's auditor on the devnet
+    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=7)]
+    auditor, server, client = keys[:3]  # the deployer (account 0) is the registry's auditor on the devnet
     report = asyncio.run(run_platform_flow(w3, deployments, auditor, server, client, console))
+    # account 0 is the auditor and holds the MTC pools; accounts 3-6 are the SA, server, RSU and vehicle
+    modexp_keys = FlowKeys(auditor, auditor, keys[3], keys[4], keys[5], keys[6])
+    modexp = asyncio.run(
+        run_modexp_flow(w3, deployments, modexp_keys, console, scenarios=("honest", "forged"))
+    )
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -57,5 +64,5 @@ def main() -> None:
     console.print(table)
     console.print(
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
-        f"{len(report.steps)} platform steps; full gas report: make gas"
+        f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps; full gas report: make gas"
     )
