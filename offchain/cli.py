@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from offchain.outsourcing.cli import outsource_command
+
 app = typer.Typer(
     no_args_is_help=True, help="metatrust: trustworthy metaverse and edge computing on EVM chains"
 )
@@ -27,6 +29,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: CSV, Markdown an
 app.add_typer(devnet_app, name="devnet")
 app.add_typer(agent_app, name="agent")
 app.add_typer(bench_app, name="bench")
+app.command("outsource")(outsource_command)
 
 console = Console()
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,6 +19,7 @@ from offchain.chain.deployments import load_deployments
 from offchain.chain.devnet import dev_accounts
 from offchain.crypto.keys import from_private_key
 from offchain.deploy import deploy_platform, deployer_account, rpc_url, write_deployments
+from offchain.outsourcing.flow import run_outsourcing_flow
 from offchain.platform_flow import run_platform_flow
 
 
@@ -41,9 +42,10 @@ def main() -> None:
 
     deployments = load_deployments(path)
     w3 = connect(rpc_url(), expected_chain_id=deployment.chain_id)
-    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=3)]
-    auditor, server, client = keys  # the deployer (account 0) is the registry's auditor on the devnet
+    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=4)]
+    auditor, server, client, mtd = keys  # the deployer (account 0) is the registry's auditor on the devnet
     report = asyncio.run(run_platform_flow(w3, deployments, auditor, server, client, console))
+    outsourcing = asyncio.run(run_outsourcing_flow(w3, deployments, auditor, mtd, console))
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -57,5 +59,6 @@ def main() -> None:
     console.print(table)
     console.print(
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
-        f"{len(report.steps)} platform steps; full gas report: make gas"
+        f"{len(report.steps)} platform steps, {len(outsourcing.steps)} Meta-BMEOC steps; "
+        "full gas report: make gas"
     )
