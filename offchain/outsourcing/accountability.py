@@ -39,6 +39,7 @@ from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import KeyPair
 from offchain.crypto.signing import recover_message_signer, sign_message
 from offchain.outsourcing.csn import CSNResult
+from offchain.outsourcing.field import get_field
 from offchain.outsourcing.polynomial import AnyPolynomial
 from offchain.outsourcing.task import PreparedTask, Share, TaskTransaction, task_hash
 from offchain.outsourcing.verify import interpolate_at_zero, reconstruct
@@ -66,15 +67,9 @@ class AccountabilityTransaction:
     def digest(self) -> bytes:
         """What the MTD signs: TX_t's digest, each T_j's hash, each R_j (with its signature), the group."""
         parts = [TX_ACC_TAG, self.transaction.digest(), self.timestamp.to_bytes(8, "big")]
-        q = self.transaction.params.q
-        width = max(32, (q.bit_length() + 7) // 8)
-        for share in self.shares:
-            parts.append(
-                keccak256(
-                    share.j.to_bytes(4, "big")
-                    + b"".join(v.to_bytes(width, "big") for v in (*share.v, share.w))
-                )
-            )
+        field = get_field(self.transaction.params.q)
+        width = field.width
+        parts.extend(keccak256(share.encode(field)) for share in self.shares)
         for result in self.results:
             parts.append(
                 result.task_id

@@ -11,7 +11,7 @@ Two representations, both public (the paper gives every CSN the same F: there is
   ``fmpz_mod_mpoly``.
 * :class:`SparsePolynomial`: an explicit list of terms ``(exponents, coefficient)``.
 
-Each polynomial has a digest H(F) (Keccak-256 over a tagged, injective encoding; computed once and cached),
+Each polynomial has a digest H(F) (SHA-256 over a tagged, injective encoding; computed once and cached),
 the ``H(F)`` of the task hashes ``ID_Tj = H(H(F) || j || ∂_j)`` (spec §7 #8). :meth:`prepare` builds the
 evaluation structure once (the CSN caches prepared polynomials by digest), so the online computation is the
 evaluation alone.
@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import flint
 
-from offchain.crypto.hashing import keccak256
+from offchain.crypto.hashing import sha256
 from offchain.outsourcing.errors import InvalidParameters, MalformedMessage
 from offchain.outsourcing.field import Field, get_field
 
@@ -147,7 +147,7 @@ class DensePolynomial:
                 + self.k.to_bytes(4, "big")
                 + self.d.to_bytes(4, "big")
             )
-            self._digest = keccak256(header + self.field.encode_vector(self.coefficients))
+            self._digest = sha256(header + self.field.encode_vector(self.coefficients))
         return self._digest
 
     def quadratic_matrix(self) -> flint.fmpz_mod_mat:
@@ -252,7 +252,7 @@ class SparsePolynomial:
                 parts.append(len(nonzero).to_bytes(4, "big"))
                 parts.extend(i.to_bytes(4, "big") + e.to_bytes(4, "big") for i, e in nonzero)
                 parts.append(self.field.encode(coefficient))
-            self._digest = keccak256(b"".join(parts))
+            self._digest = sha256(b"".join(parts))
         return self._digest
 
     def prepare(self) -> None:

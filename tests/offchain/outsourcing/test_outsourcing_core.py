@@ -27,15 +27,18 @@ from offchain.outsourcing import (
     get_field,
     interpolate_at_zero,
     lagrange_at_zero,
+    make_shares,
     polynomial_from_wire,
     prepare_task,
     process_task,
     random_dense,
     reconstruct,
     required_servers,
+    sample_secret,
     sign_result,
     verify_results,
 )
+from offchain.outsourcing.packed import packer_for
 from offchain.outsourcing.task import Share, build_task_transaction
 
 SMALL_PRIMES = [101, 65_537, 2**61 - 1]
@@ -346,3 +349,41 @@ def test_negative_control_t_plus_1_colluders_who_know_alpha_forge(strict: bool) 
     assert outcome.accepted
     assert outcome.value == (direct_evaluate(run.polynomial, run.x) + delta * g(0)) % q
     assert outcome.value != direct_evaluate(run.polynomial, run.x)
+
+
+# --- packed vectors (the task-processing fast path) ----------------------------------------------------
+
+
+@settings(max_examples=20, deadline=None)
+@given(k=st.integers(1, 40), t=st.integers(1, 6), m=st.integers(1, 40), seed=st.integers(0, 2**32))
+def test_packed_shares_equal_the_element_by_element_definition(k: int, t: int, m: int, seed: int) -> None:
+    rng = random.Random(seed)
+    field = get_field()
+    q = field.q
+    assert packer_for(field, k) is not None
+    x = field.random_elements(k, rng)
+    secret = sample_secret(field, k, t, rng)
+    shares = make_shares(field, x, secret, range(1, m + 1))
+    for share in shares:
+        j = share.j
+        expected_v = tuple(
+            (x[i] + sum(secret.r[s][i] * j ** (s + 1) for s in range(t))) % q for i in range(k)
+        )
+        expected_w = (secret.alpha + sum(g * j ** (s + 1) for s, g in enumerate(secret.gamma))) % q
+        assert share.v == expected_v
+        assert share.w == expected_w
+        assert Share.decode(field, k, share.encode(field)) == share
+
+
+def test_packed_sampling_and_reduction_at_the_edges() -> None:
+    field = get_field()
+    packer = packer_for(field, 6)
+    assert packer is not None
+    values = [0, field.q - 1, field.q, 2 * field.q - 1, 2**200 + 17, 2**packer.max_input_bits - 1]
+    assert packer.unpack(packer.reduce(packer.pack([v % 2**256 for v in values]))) == tuple(
+        v % field.q for v in values
+    )
+    secret = sample_secret(field, 6, 3)  # the OS CSPRNG draws r packed
+    assert all(len(r) == 6 and all(0 <= e < field.q for e in r) for r in secret.r)
+    assert len({e for r in secret.r for e in r}) == 18
+    assert packer_for(get_field(101), 3) is None  # not of the form 2^e + small c: element by element
