@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
 from rich.console import Console
+from typer.testing import CliRunner
 
+from offchain import cli
 from offchain.agents.client import AgentClient
 from offchain.agents.errors import AgentCallError
 from offchain.chain.connection import connect, contract
@@ -37,9 +40,13 @@ pytestmark = pytest.mark.chain
 
 
 @pytest.fixture(scope="module")
-def deployments(platform: Deployment, tmp_path_factory: pytest.TempPathFactory, chain: Any) -> Deployments:
-    path = write_deployments(platform, chain.provider.uri, root=tmp_path_factory.mktemp("deployments"))
-    return load_deployments(path)
+def deployments_path(platform: Deployment, tmp_path_factory: pytest.TempPathFactory, chain: Any) -> Path:
+    return write_deployments(platform, chain.provider.uri, root=tmp_path_factory.mktemp("deployments"))
+
+
+@pytest.fixture(scope="module")
+def deployments(deployments_path: Path) -> Deployments:
+    return load_deployments(deployments_path)
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +198,30 @@ def test_concurrent_tasks_on_the_same_agents(
 
     for value, expected in asyncio.run(scenario()):
         assert value == expected
+
+
+@pytest.mark.parametrize("cheat", [0, 1])
+def test_outsource_command(deployments_path: Path, accounts: Any, auditor: Any, cheat: int) -> None:
+    auditor_index = next(i for i in range(10) if accounts[i].address == auditor.address)
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "outsource",
+            *("--k", "6", "--d", "2", "--t", "1", "--cheat", str(cheat), "--seed", "5"),
+            *(
+                "--deployments",
+                str(deployments_path),
+                "--mtd-index",
+                "5",
+                "--auditor-index",
+                str(auditor_index),
+            ),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # rich wraps long lines
+    if cheat:
+        assert "Algorithm 1" in text
+        assert "exactly the cheaters" in text
+    else:
+        assert "verified, F(x) reconstructed (correct)" in text

@@ -387,3 +387,28 @@ def test_packed_sampling_and_reduction_at_the_edges() -> None:
     assert all(len(r) == 6 and all(0 <= e < field.q for e in r) for r in secret.r)
     assert len({e for r in secret.r for e in r}) == 18
     assert packer_for(get_field(101), 3) is None  # not of the form 2^e + small c: element by element
+
+
+def test_t_plus_1_coordinated_colluders_forge_even_without_alpha() -> None:
+    """Beyond the threshold α is not even needed: t+1 CSNs that know the honest indices shift c along
+    κ·Π(μ − honest) (degree dt) and answer b_j = c'_j·w(j) with their own shares: Eq. 9 and the degree check
+    both hold. Soundness is a guarantee against at most t colluders only."""
+    t, d = 1, 2
+    run = honest_run(3, d, t, rng=random.Random(8))
+    q, m = run.field.q, run.task.params.m
+    colluders = [2, 3]
+    honest_points = [j for j in range(1, m + 1) if j not in colluders]
+    kappa = 7
+    results = list(run.results)
+    for j in colluders:
+        shift = kappa
+        for i in honest_points:
+            shift = shift * (j - i) % q
+        r = run.results[j - 1]
+        c = (r.c + shift) % q
+        results[j - 1] = sign_result(
+            run.csns[j - 1], run.field, r.task_id, j, r.task_hash, c, c * run.task.shares[j - 1].w % q
+        )
+    outcome = verify_results(run.field, run.task.transaction, run.task.secret.alpha, results, run.group)
+    assert outcome.accepted
+    assert outcome.value != direct_evaluate(run.polynomial, run.x)
