@@ -184,6 +184,15 @@ def csn_agent(
 
 
 def install_csn_service(agent: Agent, registry: RegistryClient, encryption_key: KeyPair) -> None:
-    """``ROLE_SERVICES`` installer for ``metatrust agent run csn``."""
+    """``ROLE_SERVICES`` installer for ``metatrust agent run csn``: ``bmeoc-compute`` only for active MTDs."""
     agent.max_body_bytes = max(agent.max_body_bytes, CSN_MAX_BODY_BYTES)
+    base = agent.authorizer
+    mtd_only = registry_authorizer(registry, {ACTION: ActorRole.MTD})
+
+    async def authorize(sender: str, action: str) -> bool:
+        if action == ACTION:
+            return await mtd_only(sender, action)
+        return await base(sender, action) if base is not None else True
+
+    agent.authorizer = authorize
     serve_csn(agent, encryption_key)

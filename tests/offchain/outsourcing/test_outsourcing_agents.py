@@ -225,3 +225,23 @@ def test_outsource_command(deployments_path: Path, accounts: Any, auditor: Any, 
         assert "exactly the cheaters" in text
     else:
         assert "verified, F(x) reconstructed (correct)" in text
+
+
+def test_agent_run_installs_the_csn_action_for_mtds_only(
+    w3: Any, deployments: Deployments, accounts: Any
+) -> None:
+    from offchain.agents.runner import ROLE_SERVICES
+    from offchain.agents.service import Agent
+
+    csn, other = derive(b"bmeoc-test-runner", 0), key_of(accounts[6])
+    registry = _registry(w3, deployments, csn)
+    agent = Agent(csn, "csn", authorizer=None)
+    ROLE_SERVICES[ActorRole.CSN](agent, registry, encryption_keypair(csn))
+    assert ACTION in agent.actions
+    assert agent.authorizer is not None
+    fund_on_devnet(w3, [other.address])
+    _registry(w3, deployments, other).register(
+        ActorRole.AVATAR, encryption_keypair(other).compressed_public_key, ""
+    )
+    assert not asyncio.run(agent.authorizer(other.address, ACTION))  # active, but not an MTD
+    assert asyncio.run(agent.authorizer(other.address, "sealed-note"))
