@@ -92,21 +92,36 @@ async def call_csn(
     record: NodeRecord,
     j: int,
     *,
-    attach_polynomial: bool = True,
+    delivered: set[tuple[str, bytes]] | None = None,
 ) -> CSNResult:
-    """Send T_j (share sealed to the CSN's registered key) and return its R_j."""
+    """Send T_j (share sealed to the CSN's registered key) and return its R_j.
+
+    F is attached unless ``delivered`` records that this CSN already received it (CSNs cache F by digest);
+    when the CSN has evicted it (422 unknown-polynomial) the call is repeated with F.
+    """
     tx = task.transaction
     sealed = seal_share(
         polynomial.field, record.encryption_key, task.shares[j - 1], tx.task_id, record.address, tx.mtd
     )
-    request = ComputeRequest(
-        transaction=TaskTransactionModel.of(tx),
-        j=j,
-        sealed_share=sealed,
-        polynomial=polynomial.to_wire() if attach_polynomial else None,
-    )
-    response = await rpc.call(record.endpoint, record.address, ACTION, request, ComputeResponse)
-    return response.to_core()
+    key = (record.address, polynomial.digest())
+    attach = delivered is None or key not in delivered
+    while True:
+        request = ComputeRequest(
+            transaction=TaskTransactionModel.of(tx),
+            j=j,
+            sealed_share=sealed,
+            polynomial=polynomial.to_wire() if attach else None,
+        )
+        try:
+            response = await rpc.call(record.endpoint, record.address, ACTION, request, ComputeResponse)
+        except AgentCallError as exc:
+            if attach or exc.code != "unknown-polynomial":
+                raise
+            attach = True
+            continue
+        if delivered is not None:
+            delivered.add(key)
+        return response.to_core()
 
 
 async def outsource(
@@ -119,8 +134,12 @@ async def outsource(
     *,
     deposit: int = 0,
     rng: random.Random | None = None,
+    delivered: set[tuple[str, bytes]] | None = None,
 ) -> OutsourceOutcome:
-    """Task processing, parallel dispatch, verification, and accountability when verification fails."""
+    """Task processing, parallel dispatch, verification, and accountability when verification fails.
+
+    ``delivered`` (optional, kept by the caller across tasks) lets repeated tasks over one F skip sending F.
+    """
     timings: dict[str, float] = {}
     started = time.perf_counter()
     task = prepare_task(mtd, polynomial, x, t, deposit=deposit, rng=rng)
@@ -129,7 +148,10 @@ async def outsource(
 
     started = time.perf_counter()
     answers = await asyncio.gather(
-        *(call_csn(rpc, task, polynomial, record, j) for j, record in enumerate(group, start=1)),
+        *(
+            call_csn(rpc, task, polynomial, record, j, delivered=delivered)
+            for j, record in enumerate(group, start=1)
+        ),
         return_exceptions=True,
     )
     timings["online_round_trip"] = (time.perf_counter() - started) * 1000

@@ -179,6 +179,7 @@ async def run_outsourcing_flow(
         by_address = {member.key.address: member for member in fleet}
         candidates = [r for r in await live_csns(mtd_registry) if r.address in by_address]
         report.note(console, f"MTD discovered {len(candidates)} live CSNs through RSC (m = (d+1)t+1 = {m})")
+        delivered: set[tuple[str, bytes]] = set()  # F goes to each CSN once; later tasks send its digest only
         for number, cheat in enumerate(cheats, start=1):
             x = field_.random_elements(k, rng)
             expected = (
@@ -187,7 +188,7 @@ async def run_outsourcing_flow(
             cheaters = [member.key.address for member in fleet[:cheat]]
             for member in fleet:
                 member.behaviour.cheat = member.key.address in cheaters
-            outcome = await outsource(mtd, rpc, polynomial, x, t, candidates, rng=rng)
+            outcome = await outsource(mtd, rpc, polynomial, x, t, candidates, rng=rng, delivered=delivered)
             report.outcomes.append(outcome)
             report.expected.append(expected)
             report.cheaters.append(cheaters)

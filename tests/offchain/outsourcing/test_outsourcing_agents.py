@@ -245,3 +245,32 @@ def test_agent_run_installs_the_csn_action_for_mtds_only(
     )
     assert not asyncio.run(agent.authorizer(other.address, ACTION))  # active, but not an MTD
     assert asyncio.run(agent.authorizer(other.address, "sealed-note"))
+
+
+def test_f_is_sent_once_per_csn_and_again_after_eviction(
+    w3: Any, deployments: Deployments, auditor: Any, accounts: Any
+) -> None:
+    mtd = key_of(accounts[9])
+    keys = [derive(b"bmeoc-test-csn-d", i) for i in range(4)]
+    field = get_field()
+    polynomial = random_dense(field, 8, 2, random.Random(6))
+    fund_on_devnet(w3, [mtd.address])
+    registry = _registry(w3, deployments, mtd)
+    registry.register(ActorRole.MTD, encryption_keypair(mtd).compressed_public_key, "")
+
+    async def scenario() -> list[bool]:
+        delivered: set[tuple[str, bytes]] = set()
+        async with csn_fleet(w3, deployments, key_of(auditor), keys, QUIET) as fleet, AgentClient(mtd) as rpc:
+            addresses = {m.key.address for m in fleet}
+            candidates = [r for r in await live_csns(registry) if r.address in addresses]
+            correct = []
+            for round_ in range(3):
+                if round_ == 2:
+                    fleet[0].state.polynomials.clear()  # the CSN evicted F: it answers 422, the MTD resends F
+                x = field.random_elements(8)
+                outcome = await outsource(mtd, rpc, polynomial, x, 1, candidates, delivered=delivered)
+                correct.append(outcome.value == polynomial.evaluate(x))
+            assert len(delivered) == 4
+            return correct
+
+    assert asyncio.run(scenario()) == [True, True, True]
