@@ -156,13 +156,12 @@ class DensePolynomial:
             raise InvalidParameters("the quadratic-form matrix exists only for d = 2")
         if self._matrix is None:
             n = self.k + 1
-            flat = [0] * (n * n)
-            position = 0
+            matrix = flint.fmpz_mod_mat(n, n, self.field.ctx)  # zero; setting entries beats a 4M-entry list
+            coefficients = iter(self.coefficients)
             for row in range(n):
-                length = n - row
-                flat[row * n + row : row * n + n] = self.coefficients[position : position + length]
-                position += length
-            self._matrix = flint.fmpz_mod_mat(n, n, flat, self.field.ctx)
+                for column in range(row, n):
+                    matrix[row, column] = next(coefficients)
+            self._matrix = matrix
         return self._matrix
 
     def prepare(self) -> None:
