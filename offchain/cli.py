@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from offchain.modexp.cli import app as modexp_app
+from offchain.outsourcing.cli import outsource_command
 from offchain.resource_auth.cli_reliability import bench_reliability
 from offchain.web3compute.onion.cli import bench as bench_web3compute_onion
 
@@ -32,6 +33,7 @@ app.add_typer(devnet_app, name="devnet")
 app.add_typer(agent_app, name="agent")
 app.add_typer(bench_app, name="bench")
 app.add_typer(modexp_app, name="modexp")
+app.command("outsource")(outsource_command)
 
 console = Console()
 ROOT = Path(__file__).resolve().parent.parent

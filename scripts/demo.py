@@ -20,6 +20,7 @@ from offchain.chain.devnet import dev_accounts
 from offchain.crypto.keys import from_private_key
 from offchain.deploy import deploy_modexp, deploy_platform, deployer_account, rpc_url, write_deployments
 from offchain.modexp.flow import FlowKeys, run_modexp_flow
+from offchain.outsourcing.flow import run_outsourcing_flow
 from offchain.platform_flow import run_platform_flow
 
 
@@ -43,7 +44,7 @@ def main() -> None:
 
     deployments = load_deployments(path)
     w3 = connect(rpc_url(), expected_chain_id=deployment.chain_id)
-    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=7)]
+    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=8)]
     auditor, server, client = keys[:3]  # the deployer (account 0) is the registry's auditor on the devnet
     report = asyncio.run(run_platform_flow(w3, deployments, auditor, server, client, console))
     # account 0 is the auditor and holds the MTC pools; accounts 3-6 are the SA, server, RSU and vehicle
@@ -51,6 +52,7 @@ def main() -> None:
     modexp = asyncio.run(
         run_modexp_flow(w3, deployments, modexp_keys, console, scenarios=("honest", "forged"))
     )
+    outsourcing = asyncio.run(run_outsourcing_flow(w3, deployments, auditor, keys[7], console))
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -64,5 +66,6 @@ def main() -> None:
     console.print(table)
     console.print(
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
-        f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps; full gas report: make gas"
+        f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps, "
+        f"{len(outsourcing.steps)} Meta-BMEOC steps; full gas report: make gas"
     )

@@ -25,10 +25,11 @@ from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
 from offchain.crypto.derivation import encryption_keypair
 from offchain.crypto.keys import KeyPair, load_keystore
+from offchain.outsourcing.agent import install_csn_service
 
 #: Per-role installers of system actions: ``installer(agent, registry, encryption_key)``.
 RoleService = Callable[[Agent, RegistryClient, KeyPair], None]
-ROLE_SERVICES: dict[ActorRole, RoleService] = {}
+ROLE_SERVICES: dict[ActorRole, RoleService] = {ActorRole.CSN: install_csn_service}
 
 
 @dataclass(frozen=True)

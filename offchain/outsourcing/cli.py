@@ -1,0 +1,89 @@
+"""``metatrust outsource``: one Meta-BMEOC evaluation against a running devnet with CSN agents on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def outsource_command(
+    k: Annotated[int, typer.Option("--k", help="number of variables of F")] = 200,
+    d: Annotated[int, typer.Option("--d", help="total degree of F")] = 2,
+    t: Annotated[int, typer.Option("--t", help="privacy threshold (m = (d+1)t+1 CSNs)")] = 2,
+    cheat: Annotated[int, typer.Option("--cheat", help="how many CSNs return a wrong result")] = 0,
+    deployments: Annotated[Path, typer.Option(help="deployments file")] = Path("deployments/local.json"),
+    rpc_url: Annotated[
+        str | None, typer.Option(help="JSON-RPC URL (default: the deployments file's)")
+    ] = None,
+    mtd_index: Annotated[int, typer.Option(help="devnet account index of the MTD")] = 3,
+    auditor_index: Annotated[
+        int, typer.Option(help="devnet account index of RSC's auditor (the deployer after make deploy)")
+    ] = 0,
+    seed: Annotated[
+        int | None, typer.Option(help="seed F and x (reproducible runs; not for real use)")
+    ] = None,
+) -> None:
+    """Outsource F(x) to m CSN agents found through RSC; verify; on failure build and check TX_acc.
+
+    Needs a devnet with the platform deployed (`make deploy` or `make demo`); the m CSN agents run in this
+    process on loopback and register in RSC (the devnet's first account is the auditor that approves them).
+    """
+    from offchain.chain.connection import connect
+    from offchain.chain.deployments import load_deployments
+    from offchain.chain.devnet import dev_accounts
+    from offchain.crypto.keys import from_private_key
+    from offchain.outsourcing.flow import run_outsourcing_flow
+    from offchain.outsourcing.task import required_servers
+
+    m = required_servers(d, t)
+    if not 0 <= cheat <= m:
+        raise typer.BadParameter(f"--cheat must be in 0..m = {m}")
+    deps = load_deployments(deployments)
+    w3 = connect(rpc_url or deps.rpc_url, expected_chain_id=deps.chain_id)
+    accounts = [from_private_key(bytes(a.key)) for a in dev_accounts(n=max(mtd_index, auditor_index) + 1)]
+    report = asyncio.run(
+        run_outsourcing_flow(
+            w3,
+            deps,
+            accounts[auditor_index],
+            accounts[mtd_index],
+            console,
+            k=k,
+            d=d,
+            t=t,
+            cheats=(cheat,),
+            seed=seed,
+        )
+    )
+    outcome = report.outcomes[0]
+    table = Table(title=f"Meta-BMEOC k={k} d={d} t={t} m={m}")
+    table.add_column("item")
+    table.add_column("value")
+    table.add_row(
+        "verification", "accepted" if outcome.verification.accepted else f"⊥ ({outcome.verification.reason})"
+    )
+    if outcome.value is not None:
+        table.add_row("F(x)", hex(outcome.value))
+    for name, ms in outcome.timings_ms.items():
+        table.add_row(f"{name} (ms)", f"{ms:.1f}")
+    if outcome.accountability is not None:
+        table.add_row("ACC (off chain)", outcome.accountability.reason)
+        table.add_row("flagged CSNs", ", ".join(outcome.accountability.flagged) or "none")
+    console.print(table)
+    honest_ok = cheat == 0 and outcome.value == report.expected[0]
+    flagged = outcome.accountability.flagged if outcome.accountability is not None else ()
+    caught = cheat > 0 and set(flagged) == set(report.cheaters[0])
+    if cheat > t and not caught:
+        console.print(
+            f"[yellow]{cheat} cheating CSNs exceed the threshold t = {t}: soundness is only guaranteed "
+            "against at most t (see docs/outsourcing.md)"
+        )
+    if not (honest_ok or caught):
+        raise typer.Exit(1)
