@@ -72,6 +72,15 @@ def _invert(value: int, modulus: int, what: str) -> int:
     return int(gmpy2.invert(mpz(value), mpz(modulus)))
 
 
+def _product_mod(start: int, values: Sequence[int], modulus: int) -> int:
+    """``start·∏ values mod modulus``, reduced at every step (no n·1024-bit intermediate)."""
+    m = mpz(modulus)
+    acc = mpz(start) % m
+    for value in values:
+        acc = acc * value % m
+    return int(acc)
+
+
 def _random_unit(modulus: int, rng: random.Random, *, low: int = 1) -> int:
     """Uniform ``x`` in ``[low, modulus)`` with ``gcd(x, modulus) = 1``."""
     while True:
@@ -325,8 +334,8 @@ def derive_keys(
     y_prime[xi] = y_prime[xi] * _powmod(r, d, L) % L  # line 14: y'_ξ = y_ξ·r^d
     w_primes = [y * v2_inv % L for y in y_prime]
     m_primes = [(ai - delta2 * z2) % phi for ai in a]
-    head1 = math.prod(ws, start=g) % L
-    head2 = math.prod(w_primes, start=g) % L
+    head1 = _product_mod(g, ws, L)
+    head2 = _product_mod(g, w_primes, L)
 
     tk = EvaluationKey(head1, z1, tuple(ws), tuple(ms))
     vk = WitnessKey(head2, z2, tuple(w_primes), tuple(m_primes))
