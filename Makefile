@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 APE := $(BIN)/ape
 NETWORK ?= ethereum:local:foundry
 
-.PHONY: help setup compile lint typecheck test demo gas bench deploy clean
+.PHONY: help setup compile lint typecheck test demo gas bench bench-modexp deploy clean
 
 help:
 	@echo "make demo   set everything up, start the devnet, deploy, run every system's flow, print gas"
@@ -69,7 +69,7 @@ gas: compile
 	METATRUST_GAS_REPORT=reports/gas $(APE) test tests
 
 # Every benchmark; each system adds its own `bench-<system>` target and lists it here.
-bench: compile
+bench: compile bench-modexp
 	$(BIN)/metatrust bench platform
 
 bench-web3compute-onion: setup
@@ -79,6 +79,9 @@ bench-web3compute-onion: setup
 .PHONY: bench-resource-auth-reliability
 bench-resource-auth-reliability: setup
 	$(BIN)/metatrust bench resource-auth-reliability
+
+bench-modexp: compile
+	$(BIN)/metatrust bench modexp
 
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

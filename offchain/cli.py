@@ -144,6 +144,23 @@ bench_app.command("web3compute-onion")(bench_web3compute_onion)
 bench_app.command("resource-auth-reliability")(bench_reliability)
 
 
+@bench_app.command("modexp")
+def bench_modexp(
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("reports/modexp"),
+    quick: Annotated[bool, typer.Option(help="tiny sizes (smoke run)")] = False,
+) -> None:
+    """MExpm (seed 003): time per phase, Verify gas, communication, checkability and attack rates."""
+    from offchain.modexp.bench import BenchSize, run
+
+    figures = run(out, BenchSize.quick() if quick else BenchSize(), console)
+    table = Table(title="MExpm benchmark")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
 # ---------------------------------------------------------------------------------------- agents
 
 

@@ -9,7 +9,8 @@ import {BigModArith} from "../platform/BigModArith.sol";
 ///             rv3 · Q0^{δ1} · ∏ γ_i  ≡  v4 · Q1^{δ2} · ∏ γ'_i   (mod L)
 ///         returning the encoded result σ = rv3 · Q0^{δ1} · ∏ γ_i mod L when it holds (spec 003 §3.4).
 ///         - `verify` (variant A, faithful): L of any width up to 4096 bits as big-endian bytes (1024 bits in
-///           the paper), modexp through the EIP-198 precompile, products reduced mod L.
+///           the paper), modexp through the EIP-198 precompile, each product a·b mod L as
+///           ((a+b)² − (a−b)²)/4 with the two squares taken mod 4L by the precompile (spec 003 §4.4 (ii)).
 ///         - `verifyPaperScale` (variant B): every value fits a uint256, native `mulmod` plus the precompile:
 ///           the scale at which the paper's Remix figures (16,509 gas at n = 1) can only have been measured
 ///           (spec 003 §4.4).
@@ -78,13 +79,21 @@ contract MExpmVerifier {
                 || input.gammaPrimes.length != input.gammas.length
         ) revert BadCount(input.gammas.length / width, input.gammaPrimes.length / width);
 
-        bytes memory lhs = _checked(input.rv3, modulus, 2, 0);
-        lhs = lhs.mulmod_(BigModArith.modexp(_checked(input.q0, modulus, 0, 0), input.delta1, modulus), modulus);
-        bytes memory rhs = _checked(input.v4, modulus, 3, 0);
-        rhs = rhs.mulmod_(BigModArith.modexp(_checked(input.q1, modulus, 1, 0), input.delta2, modulus), modulus);
+        bytes memory scratch = _scratch(modulus);
+        bytes memory value = new bytes(width);
+        bytes memory lhs = new bytes(width);
+        _load(input.rv3, modulus, 2, 0, lhs);
+        _load(input.q0, modulus, 0, 0, value);
+        _mulmodInto(lhs, BigModArith.modexp(value, input.delta1, modulus), scratch);
+        bytes memory rhs = new bytes(width);
+        _load(input.v4, modulus, 3, 0, rhs);
+        _load(input.q1, modulus, 1, 0, value);
+        _mulmodInto(rhs, BigModArith.modexp(value, input.delta2, modulus), scratch);
         for (uint256 i; i < n; ++i) {
-            lhs = lhs.mulmod_(_checked(input.gammas[i * width:(i + 1) * width], modulus, 4, i), modulus);
-            rhs = rhs.mulmod_(_checked(input.gammaPrimes[i * width:(i + 1) * width], modulus, 5, i), modulus);
+            _load(input.gammas[i * width:(i + 1) * width], modulus, 4, i, value);
+            _mulmodInto(lhs, value, scratch);
+            _load(input.gammaPrimes[i * width:(i + 1) * width], modulus, 5, i, value);
+            _mulmodInto(rhs, value, scratch);
         }
         ok = lhs.equal(rhs);
         sigma = ok ? lhs : new bytes(0);
@@ -117,14 +126,146 @@ contract MExpmVerifier {
         sigma = ok ? lhs : 0;
     }
 
-    function _checked(bytes memory value, bytes memory modulus, uint8 field, uint256 index)
+    /// @dev Copy the calldata value into `dst` after checking its width and that it is below `modulus`.
+    function _load(bytes calldata value, bytes memory modulus, uint8 field, uint256 index, bytes memory dst)
         private
         pure
-        returns (bytes memory)
     {
         if (value.length != modulus.length) revert BadEncoding(field);
-        if (!value.lessThan(modulus)) revert ValueNotBelowModulus(field, index);
-        return value;
+        assembly ("memory-safe") {
+            calldatacopy(add(dst, 0x20), value.offset, value.length)
+        }
+        if (!_below(dst, modulus)) revert ValueNotBelowModulus(field, index);
+    }
+
+    /// @dev Whether `a < m` (both big-endian, same length): the first differing word decides.
+    function _below(bytes memory a, bytes memory m) private pure returns (bool result) {
+        assembly ("memory-safe") {
+            let words := div(mload(m), 32)
+            let pa := add(a, 0x20)
+            let pm := add(m, 0x20)
+            for { let i := 0 } lt(i, words) { i := add(i, 1) } {
+                let x := mload(add(pa, mul(i, 32)))
+                let y := mload(add(pm, mul(i, 32)))
+                if iszero(eq(x, y)) {
+                    result := lt(x, y)
+                    break
+                }
+            }
+        }
+    }
+
+    /// @dev The workspace of `_mulmodInto` for a k-word modulus L: the modexp input (three lengths, a (k+1)-word
+    ///      base, the exponent byte 2, the (k+1)-word modulus 4L) and room for two (k+1)-word squares.
+    function _scratch(bytes memory m) private pure returns (bytes memory scratch) {
+        uint256 wb = m.length + 32;
+        uint256 inputLength = 97 + 2 * wb;
+        scratch = new bytes(((inputLength + 31) & ~uint256(31)) + 2 * wb);
+        assembly ("memory-safe") {
+            let input := add(scratch, 0x20)
+            mstore(input, wb)
+            mstore(add(input, 0x20), 1)
+            mstore(add(input, 0x40), wb)
+            let base := add(input, 0x60)
+            mstore8(add(base, wb), 2)
+            // modulus 4L: (k+1) words written after the exponent byte
+            let k := div(mload(m), 32)
+            let src := add(m, 0x20)
+            let dst := add(add(base, wb), 1)
+            let carry := 0
+            for { let t := 0 } lt(t, k) { t := add(t, 1) } {
+                let w := mload(add(src, mul(sub(sub(k, 1), t), 32)))
+                mstore(add(dst, mul(sub(k, t), 32)), or(shl(2, w), carry))
+                carry := shr(254, w)
+            }
+            mstore(dst, carry)
+        }
+    }
+
+    /// @dev `acc := acc·b mod L` for acc, b < L (k words) as ((acc+b)² − (acc−b)²)/4 with the squares taken
+    ///      mod 4L by two modexp precompile calls of exponent 2 (spec 003 §4.4 option (ii)): 4ab mod 4L equals
+    ///      4·(ab mod L), so a right shift by two bits ends it. No 2k-limb product, no memory growth.
+    function _mulmodInto(bytes memory acc, bytes memory b, bytes memory scratch) private view {
+        bool ok;
+        assembly ("memory-safe") {
+            // Little-endian limb t of a `words`-word big-endian value at p lives at p + (words-1-t)·32.
+            // dst (k+1 words) = x + y (k words each)
+            function addTo(dst, x, y, words) {
+                let carry := 0
+                for { let t := 0 } lt(t, words) { t := add(t, 1) } {
+                    let off := mul(sub(sub(words, 1), t), 32)
+                    let xv := mload(add(x, off))
+                    let sum := add(xv, mload(add(y, off)))
+                    let c1 := lt(sum, xv)
+                    let sum2 := add(sum, carry)
+                    mstore(add(dst, add(off, 32)), sum2)
+                    carry := or(c1, lt(sum2, sum))
+                }
+                mstore(dst, carry)
+            }
+            // x := x − y in place (both `words` words); returns the final borrow
+            function subInPlace(x, y, words) -> borrow {
+                for { let t := 0 } lt(t, words) { t := add(t, 1) } {
+                    let off := mul(sub(sub(words, 1), t), 32)
+                    let xv := mload(add(x, off))
+                    let yv := mload(add(y, off))
+                    let d := sub(xv, yv)
+                    let b1 := lt(xv, yv)
+                    mstore(add(x, off), sub(d, borrow))
+                    borrow := or(b1, lt(d, borrow))
+                }
+            }
+            // x := x + y in place, carry out dropped
+            function addInPlace(x, y, words) {
+                let carry := 0
+                for { let t := 0 } lt(t, words) { t := add(t, 1) } {
+                    let off := mul(sub(sub(words, 1), t), 32)
+                    let xv := mload(add(x, off))
+                    let sum := add(xv, mload(add(y, off)))
+                    let c1 := lt(sum, xv)
+                    let sum2 := add(sum, carry)
+                    mstore(add(x, off), sum2)
+                    carry := or(c1, lt(sum2, sum))
+                }
+            }
+            // dst (k+1 words) = |x − y| (k words each)
+            function absDiffTo(dst, x, y, words) {
+                for { let i := 0 } lt(i, words) { i := add(i, 1) } {
+                    let xv := mload(add(x, mul(i, 32)))
+                    let yv := mload(add(y, mul(i, 32)))
+                    if iszero(eq(xv, yv)) {
+                        if lt(xv, yv) {
+                            let tmp := x
+                            x := y
+                            y := tmp
+                        }
+                        break
+                    }
+                }
+                mstore(dst, 0)
+                mcopy(add(dst, 32), x, mul(words, 32))
+                pop(subInPlace(add(dst, 32), y, words))
+            }
+
+            let k := div(mload(acc), 32)
+            let wb := add(mload(acc), 32) // k+1 words, in bytes
+            let input := add(scratch, 0x20)
+            let inputLength := add(add(97, wb), wb)
+            let squares := add(input, and(add(inputLength, 31), not(31)))
+            let m4 := add(add(add(input, 0x60), wb), 1)
+            addTo(add(input, 0x60), add(acc, 0x20), add(b, 0x20), k)
+            ok := staticcall(gas(), 0x05, input, inputLength, squares, wb)
+            absDiffTo(add(input, 0x60), add(acc, 0x20), add(b, 0x20), k)
+            ok := and(ok, staticcall(gas(), 0x05, input, inputLength, add(squares, wb), wb))
+            if subInPlace(squares, add(squares, wb), add(k, 1)) { addInPlace(squares, m4, add(k, 1)) }
+            // out = (S − D) >> 2: out limb t = (limb t >> 2) | (limb t+1 << 254)
+            for { let t := 0 } lt(t, k) { t := add(t, 1) } {
+                let lo := mload(add(squares, mul(sub(k, t), 32)))
+                let hi := mload(add(squares, mul(sub(sub(k, 1), t), 32)))
+                mstore(add(add(acc, 0x20), mul(sub(sub(k, 1), t), 32)), or(shr(2, lo), shl(254, hi)))
+            }
+        }
+        if (!ok) revert BigModArith.ModexpFailed();
     }
 
     function _isBelowThree(bytes memory m) private pure returns (bool) {

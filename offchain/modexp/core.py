@@ -12,7 +12,8 @@ cryptographically secure.
 Corrections to the paper (spec §7) are the defaults; the paper's behaviour is behind explicit options:
 
 * ``k`` is drawn from ``Z_p`` (``k_domain="p"``); ``k_domain="N"`` is the other reading of the garbled
-  text (§7 #1). One shared ``k`` is the faithful default; ``per_base_k=True`` is the hardened option (§7 #2).
+  text (§7 #1). One ``k`` per base is the default (§7 #2, removes the base-difference leak at no cost);
+  ``per_base_k=False`` is the paper's single shared ``k``.
 * ``g`` is a random unit of ``Z*_L``; the paper's "order φ(L)" is impossible (§7 #3).
 * ``r`` is uniform in ``{2..N-1}`` with ``gcd(r, L) = 1``; the paper's ``{2..N}`` contains ``N``, which is
   not invertible mod L (§7 #5). ``KeyGenOptions.paper_r_range=True`` samples ``{2..N}`` and redraws
@@ -69,6 +70,15 @@ def _invert(value: int, modulus: int, what: str) -> int:
     if math.gcd(value, modulus) != 1:
         raise MalformedTask(f"{what} is not invertible modulo {modulus.bit_length()}-bit modulus")
     return int(gmpy2.invert(mpz(value), mpz(modulus)))
+
+
+def _product_mod(start: int, values: Sequence[int], modulus: int) -> int:
+    """``start·∏ values mod modulus``, reduced at every step (no n·1024-bit intermediate)."""
+    m = mpz(modulus)
+    acc = mpz(start) % m
+    for value in values:
+        acc = acc * value % m
+    return int(acc)
 
 
 def _random_unit(modulus: int, rng: random.Random, *, low: int = 1) -> int:
@@ -133,15 +143,16 @@ def setup(
     N: int,
     *,
     p_bits: int = DEFAULT_PRIME_BITS,
-    per_base_k: bool = False,
+    per_base_k: bool = True,
     k_domain: Literal["p", "N"] = "p",
     rng: random.Random | None = None,
 ) -> tuple[PublicParams, RecoveryKey, SASecret]:
     """Setup(1^λ, u_1..u_n, N), run by the SA (spec 003 §3.1, §8 req. 1).
 
     Draws a fresh ``p_bits``-bit prime ``p ≠ N`` and ``k`` uniform in ``Z_p`` (or ``Z_N`` with
-    ``k_domain="N"``, §7 #1); one shared ``k`` (faithful) or one per base (``per_base_k=True``, hardened:
-    removes the base-difference leak of §5.4 #6). Returns ``(Params, RK, SA secret)``."""
+    ``k_domain="N"``, §7 #1); one ``k`` per base (the default, ``per_base_k=True``: removes the
+    base-difference leak of §5.4 #6 at no cost) or the paper's one shared ``k`` (``per_base_k=False``).
+    Returns ``(Params, RK, SA secret)``."""
     check_int("N", N, low=3)
     if not gmpy2.is_prime(mpz(N)):
         raise MalformedTask("N must be prime (spec 003 §2.1)")
@@ -323,8 +334,8 @@ def derive_keys(
     y_prime[xi] = y_prime[xi] * _powmod(r, d, L) % L  # line 14: y'_ξ = y_ξ·r^d
     w_primes = [y * v2_inv % L for y in y_prime]
     m_primes = [(ai - delta2 * z2) % phi for ai in a]
-    head1 = math.prod(ws, start=g) % L
-    head2 = math.prod(w_primes, start=g) % L
+    head1 = _product_mod(g, ws, L)
+    head2 = _product_mod(g, w_primes, L)
 
     tk = EvaluationKey(head1, z1, tuple(ws), tuple(ms))
     vk = WitnessKey(head2, z2, tuple(w_primes), tuple(m_primes))

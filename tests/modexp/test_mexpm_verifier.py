@@ -205,6 +205,17 @@ def base_instance() -> Instance:
         (lambda a: a.update(gammaPrimes=a["gammaPrimes"] + b"\0"), "BadCount"),
         (lambda a: a.update(q1=a["modulus"]), "ValueNotBelowModulus"),
         (lambda a: a.update(gammas=a["gammas"][:32] + b"\xff" * 32), "ValueNotBelowModulus"),
+        (lambda a: a.update(gammaPrimes=b"\xff" * 32 + a["gammaPrimes"][32:]), "ValueNotBelowModulus"),
+        (lambda a: a.update(rv3=a["modulus"]), "ValueNotBelowModulus"),
+        (lambda a: a.update(v4=b"\xff" * 32), "ValueNotBelowModulus"),
+        (lambda a: a.update(delta2=bytes(33)), "ExponentTooLong"),
+        (lambda a: a.update(gammaPrimes=a["gammaPrimes"][:-1]), "BadCount"),
+        (lambda a: a.update(modulus=b"\x01" * 544), "InvalidModulus"),  # 4352 bits > MAX_MODULUS_BYTES
+        (
+            lambda a: a.update(gammas=a["gammas"][:32] * 1025, gammaPrimes=a["gammaPrimes"][:32] * 1025),
+            "BadCount",
+        ),
+        (lambda a: a.update(gammas=a["gammas"][:31]), "BadCount"),  # not a whole number of values
     ],
     ids=[
         "empty-modulus",
@@ -219,9 +230,18 @@ def base_instance() -> Instance:
         "ragged-vector",
         "value-equals-modulus",
         "gamma-too-big",
+        "gamma-prime-too-big",
+        "rv3-equals-modulus",
+        "v4-too-big",
+        "long-exponent-2",
+        "ragged-gamma-primes",
+        "modulus-too-wide",
+        "too-many-bases",
+        "ragged-gammas",
     ],
 )
 def test_faithful_rejects_malformed_input(verifier: Any, mutate: Any, error: str) -> None:
+    """Malformed or oversized submissions revert with a named error (spec 003 §7 #21)."""
     args = faithful_args(base_instance())
     mutate(args)
     with ape.reverts(getattr(verifier, error)):
@@ -297,3 +317,25 @@ def test_protocol_outputs_verify_on_chain_and_recover(verifier: Any, n: int) -> 
     assert core.recovery(sigma_out, rk, secret, params.L) == core.local_product(bases, exponents, N)
     inst.gammas[0] = inst.gammas[0] * 2 % params.L  # a forged output is refused on chain too
     assert faithful(verifier, inst) == (False, 0)
+
+
+def revert_data(signature: str, types: list[str], values: list[int]) -> str:
+    """The text ape shows for an undecoded custom error of a view call: selector, then the raw arguments."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    return f"custom error 0x{keccak(text=signature)[:4].hex()}: " + encode(types, values).decode("latin-1")
+
+
+def test_revert_names_the_offending_field_and_index(verifier: Any) -> None:
+    args = faithful_args(base_instance())
+    width = len(args["modulus"])
+    args["gammaPrimes"] = args["gammaPrimes"][:width] + args["modulus"]
+    with pytest.raises(Exception) as info:  # noqa: PT011 (the message is checked below)
+        verifier.verify(args)
+    assert str(info.value) == revert_data("ValueNotBelowModulus(uint8,uint256)", ["uint8", "uint256"], [5, 1])
+    args = faithful_args(base_instance())
+    args["q1"] = args["q1"][:-1]
+    with pytest.raises(Exception) as info:  # noqa: PT011
+        verifier.verify(args)
+    assert str(info.value) == revert_data("BadEncoding(uint8)", ["uint8"], [1])

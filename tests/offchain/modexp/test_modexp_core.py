@@ -121,7 +121,7 @@ def test_one_full_size_512_bit_run() -> None:
 def test_setup_masks_bases_in_a_1024_bit_modulus() -> None:
     rng = random.Random(7)
     N = random_prime(512, rng)
-    params, _rk, sa = setup([5, 6, 7], N, rng=rng)
+    params, _rk, sa = setup([5, 6, 7], N, per_base_k=False, rng=rng)
     assert N * sa.p == params.L
     assert sa.p != N
     assert sa.p.bit_length() == 512
@@ -129,7 +129,7 @@ def test_setup_masks_bases_in_a_1024_bit_modulus() -> None:
     assert [y % N for y in params.ys] == [5, 6, 7]
     assert sa.shared_k
     assert sa.ks[0] < sa.p
-    params_h, _, sa_h = setup([5, 6, 7], N, p_bits=64, per_base_k=True, rng=rng)
+    params_h, _, sa_h = setup([5, 6, 7], N, p_bits=64, rng=rng)  # per-base k is the default
     assert not sa_h.shared_k
     assert [y % N for y in params_h.ys] == [5, 6, 7]
     _, _, sa_n = setup([5], N, p_bits=64, k_domain="N", rng=rng)
