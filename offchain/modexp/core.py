@@ -5,7 +5,8 @@ reference ``∏ u_i^{a_i} mod N``. Pure math: no I/O, no chain, no network.
 Big-integer work uses gmpy2; every public function takes and returns plain Python ``int``.
 
 Randomness. Every randomised function takes ``rng: random.Random | None``. ``None`` (the default, and
-the only choice for real use) means :class:`secrets.SystemRandom`, the OS CSPRNG behind :mod:`secrets`.
+the only choice for real use) means the OS CSPRNG (``os.urandom``, as :class:`random.SystemRandom`, read in
+4 KiB blocks).
 A seeded ``random.Random`` may be passed **only** for deterministic tests and benchmarks; it is not
 cryptographically secure.
 
@@ -29,11 +30,11 @@ Corrections to the paper (spec §7) are the defaults; the paper's behaviour is b
 from __future__ import annotations
 
 import math
+import os
 import random
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import gmpy2  # no stubs: mypy override in pyproject.toml
 from gmpy2 import mpz
@@ -53,26 +54,68 @@ from offchain.modexp.params import (
     SigmaE,
     WitnessKey,
     check_int,
+    check_ints,
 )
 
 DEFAULT_PRIME_BITS = 512
 
 
+class _PooledSystemRandom(random.SystemRandom):
+    """The OS CSPRNG with its bytes read in 4 KiB blocks: ``SystemRandom`` makes one ``os.urandom`` call per
+    draw, which dominated KeyGen's online cost (its shuffle of 2n+2 pairs). Same source, fewer syscalls."""
+
+    _BLOCK = 4096
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pool = b""
+        self._offset = 0
+
+    def _take(self, count: int) -> bytes:
+        if self._offset + count > len(self._pool):
+            self._pool = os.urandom(max(self._BLOCK, count))
+            self._offset = 0
+        chunk = self._pool[self._offset : self._offset + count]
+        self._offset += count
+        return chunk
+
+    def getrandbits(self, k: int) -> int:
+        if k < 0:
+            raise ValueError("number of bits must be non-negative")
+        value = int.from_bytes(self._take((k + 7) // 8), "big")
+        return value >> (-k % 8)
+
+    def random(self) -> float:
+        return (int.from_bytes(self._take(7), "big") >> 3) * 2.0**-53
+
+
 def _rng(rng: random.Random | None) -> random.Random:
-    return rng if rng is not None else secrets.SystemRandom()
+    return rng if rng is not None else _PooledSystemRandom()
 
 
 def _powmod(base: int, exponent: int, modulus: int) -> int:
     return int(gmpy2.powmod(mpz(base), mpz(exponent), mpz(modulus)))
 
 
+def _powmod_crt(base: int, exponent: int, N: int, p: int) -> int:
+    """``base^exponent mod N·p`` for distinct primes N and p, by the CRT: two half-size exponentiations with
+    exponents reduced mod N−1 and p−1 (bit for bit :func:`_powmod` for a base coprime to N·p; about four
+    times faster). Only the IV, who knows p = L/N, can take this path."""
+    mn, mp = mpz(N), mpz(p)
+    b = mpz(base)
+    xn = gmpy2.powmod(b % mn, mpz(exponent) % (mn - 1), mn)
+    xp = gmpy2.powmod(b % mp, mpz(exponent) % (mp - 1), mp)
+    # Garner: x = xn + N·((xp − xn)·N⁻¹ mod p)
+    return int(xn + mn * ((xp - xn) * gmpy2.invert(mn, mp) % mp))
+
+
 def _invert(value: int, modulus: int, what: str) -> int:
-    if math.gcd(value, modulus) != 1:
+    if gmpy2.gcd(value, modulus) != 1:
         raise MalformedTask(f"{what} is not invertible modulo {modulus.bit_length()}-bit modulus")
     return int(gmpy2.invert(mpz(value), mpz(modulus)))
 
 
-def _product_mod(start: int, values: Sequence[int], modulus: int) -> int:
+def _product_mod(start: int, values: Sequence[int] | Sequence[mpz], modulus: int) -> int:
     """``start·∏ values mod modulus``, reduced at every step (no n·1024-bit intermediate)."""
     m = mpz(modulus)
     acc = mpz(start) % m
@@ -283,6 +326,142 @@ def _random_delta(phi: int, bits: int | None, rng: random.Random) -> int:
             return delta
 
 
+@dataclass(frozen=True)
+class KeyGenPrecomputation:
+    """Everything of Algorithm 1 that does not depend on the exponents, computed offline (spec 003 §2.5):
+    the four RandN pairs, δ1, δ2, r, and the per-base quotients ``w_i = y_i/v1`` and ``y_i/v2`` with their
+    products. :func:`keygen` with ``precomputed=`` then does only the exponent-dependent lines online
+    (z1, z2, m_i, m'_i, d = a_ξ⁻¹, r^d and y'_ξ). Use each precomputation once: it holds one-time values."""
+
+    L: int
+    N: int
+    phi: int
+    ys: tuple[int, ...]
+    g: int
+    pairs: tuple[tuple[int, int], ...]
+    delta1: int
+    delta2: int
+    inv_delta1: int
+    inv_delta2: int
+    r: int
+    ws: tuple[Any, ...]  # y_i / v1 mod L (gmpy2 integers)
+    w2s: tuple[Any, ...]  # y_i / v2 mod L, before line 14 touches the ξ-th
+    head1: int  # g·∏ w_i mod L
+    head2_base: int  # g·∏ y_i/v2 mod L; times r^d once ξ is known
+
+    @property
+    def n(self) -> int:
+        return len(self.ys)
+
+    def with_base(self, y: int) -> KeyGenPrecomputation:
+        """The same precomputation with one more base ``y`` (the dummy term of spec §7 #6)."""
+        mL = mpz(self.L)
+        w = mpz(y) * gmpy2.invert(mpz(self.pairs[0][1]), mL) % mL
+        w2 = mpz(y) * gmpy2.invert(mpz(self.pairs[1][1]), mL) % mL
+        return replace(
+            self,
+            ys=(*self.ys, y),
+            ws=(*self.ws, w),
+            w2s=(*self.w2s, w2),
+            head1=int(self.head1 * w % mL),
+            head2_base=int(self.head2_base * w2 % mL),
+        )
+
+
+def precompute_keys(
+    params: PublicParams,
+    rk: RecoveryKey,
+    *,
+    g: int,
+    pairs: Sequence[tuple[int, int]],
+    delta1: int,
+    delta2: int,
+    r: int,
+    check_pairs: bool = True,
+) -> KeyGenPrecomputation:
+    """The exponent-independent part of Algorithm 1 with every random choice given. Every input is checked
+    (:class:`MalformedTask`): δ's units mod φ(L), ``r ∈ [2, N]`` a unit mod L, and ``v = g^k mod L`` for
+    each pair unless ``check_pairs`` is false (pairs from a :class:`RandNTable` were computed or checked
+    there)."""
+    phi = phi_of(params, rk)
+    L, N = params.L, rk.N
+    check_int("g", g, low=2, high=L)
+    if len(pairs) != 4:
+        raise MalformedTask("KeyGen needs exactly four RandN pairs")
+    for j, (k, v) in enumerate(pairs):
+        check_int(f"k{j + 1}", k, high=phi)
+        check_int(f"v{j + 1}", v, low=1, high=L)
+        if check_pairs and _powmod(g, k, L) != v:
+            raise MalformedTask(f"RandN pair {j + 1} does not satisfy v = g^k mod L")
+    check_int("r", r, low=2, high=N + 1)
+    _invert(r, L, "r")
+    inv_d1 = _invert(check_int("delta1", delta1, low=1, high=phi), phi, "delta1")
+    inv_d2 = _invert(check_int("delta2", delta2, low=1, high=phi), phi, "delta2")
+    mL = mpz(L)
+    mv1 = mpz(_invert(pairs[0][1], L, "v1"))
+    mv2 = mpz(_invert(pairs[1][1], L, "v2"))
+    ws = tuple(mpz(y) * mv1 % mL for y in params.ys)  # line 6: w_i = y_i / v1
+    w2s = tuple(mpz(y) * mv2 % mL for y in params.ys)  # line 12 before line 14
+    return KeyGenPrecomputation(
+        L=L,
+        N=N,
+        phi=phi,
+        ys=params.ys,
+        g=g,
+        pairs=tuple((k, v) for k, v in pairs),
+        delta1=delta1,
+        delta2=delta2,
+        inv_delta1=inv_d1,
+        inv_delta2=inv_d2,
+        r=r,
+        ws=ws,
+        w2s=w2s,
+        head1=_product_mod(g, ws, L),
+        head2_base=_product_mod(g, w2s, L),
+    )
+
+
+def finish_keys(
+    pre: KeyGenPrecomputation,
+    exponents: Sequence[int],
+    *,
+    xi: int,
+    permutation: Sequence[int] | None = None,
+    dummy: bool = False,
+) -> KeyGenOutput:
+    """The exponent-dependent part of Algorithm 1 (KeyGen's online work): ``a_ξ`` must be a unit mod
+    φ(L), ``xi`` is 0-based, ``permutation`` defaults to the identity (see :class:`IVSecret`)."""
+    L, N, phi, n = pre.L, pre.N, pre.phi, pre.n
+    if len(exponents) != n:
+        raise MalformedTask(f"{len(exponents)} exponents for {n} bases")
+    a = list(exponents)
+    check_ints("a", tuple(a), high=phi)
+    check_int("xi", xi, high=n)
+    d = _invert(a[xi], phi, "a_xi")  # line 9
+    (k1, _), (k2, _), (k3, v3), (k4, v4) = pre.pairs
+    sum_a = sum(a)
+    z1 = (k1 * sum_a - k3) * pre.inv_delta1 % phi  # Eq. (3): k1·Σa = k3 + δ1·z1
+    z2 = (k2 * sum_a - k4) * pre.inv_delta2 % phi  # Eq. (4)
+    mL, mphi = mpz(L), mpz(phi)
+    shift1, shift2 = mpz(pre.delta1 * z1 % phi), mpz(pre.delta2 * z2 % phi)
+    ms = [int((mpz(ai) - shift1) % mphi) for ai in a]  # line 7
+    m_primes = [int((mpz(ai) - shift2) % mphi) for ai in a]  # line 13
+    # line 14: y'_ξ = y_ξ·r^d, so w'_ξ = (y_ξ/v2)·r^d; r^d by the CRT over L = N·p (the IV knows p)
+    r_d = mpz(_powmod_crt(pre.r, d, N, L // N))
+    w_primes = list(pre.w2s)
+    w_primes[xi] = w_primes[xi] * r_d % mL
+    head2 = int(pre.head2_base * r_d % mL)
+
+    tk = EvaluationKey(pre.head1, z1, tuple(int(w) for w in pre.ws), tuple(ms))
+    vk = WitnessKey(head2, z2, tuple(int(w) for w in w_primes), tuple(m_primes))
+    aux = Aux(rv3=pre.r * v3 % L, v4=v4, delta1=pre.delta1, delta2=pre.delta2)
+    perm = tuple(permutation) if permutation is not None else tuple(range(2 * n + 2))
+    if len(perm) != 2 * n + 2:
+        raise MalformedTask(f"permutation has {len(perm)} entries, expected {2 * n + 2}")
+    secret = IVSecret(r=pre.r, xi=xi, d=d, g=pre.g, pairs=pre.pairs, permutation=perm, dummy=dummy)
+    return KeyGenOutput(tk, vk, aux, secret)
+
+
 def derive_keys(
     exponents: Sequence[int],
     params: PublicParams,
@@ -296,92 +475,59 @@ def derive_keys(
     xi: int,
     permutation: Sequence[int] | None = None,
     dummy: bool = False,
+    check_pairs: bool = True,
 ) -> KeyGenOutput:
-    """Algorithm 1 with every random choice given: the deterministic heart of :func:`keygen`.
+    """Algorithm 1 with every random choice given: the deterministic heart of :func:`keygen`
+    (:func:`precompute_keys` then :func:`finish_keys`).
 
     ``pairs`` are the four RandN pairs ``(k_j, g^{k_j} mod L)``; ``xi`` is 0-based; ``permutation`` defaults
     to the identity (see :class:`IVSecret` for its meaning). Every input is checked (:class:`MalformedTask`):
-    ``a_i ∈ [0, φ(L))``, δ's units mod φ(L), ``r ∈ [2, N]`` a unit mod L, ``a_ξ`` a unit mod φ(L)."""
-    phi = phi_of(params, rk)
-    L, N, n = params.L, rk.N, params.n
-    if len(exponents) != n:
-        raise MalformedTask(f"{len(exponents)} exponents for {n} bases")
-    a = [check_int(f"a[{i}]", value, high=phi) for i, value in enumerate(exponents)]
-    check_int("g", g, low=2, high=L)
-    if len(pairs) != 4:
-        raise MalformedTask("KeyGen needs exactly four RandN pairs")
-    for j, (k, v) in enumerate(pairs):
-        check_int(f"k{j + 1}", k, high=phi)
-        if _powmod(g, k, L) != v:
-            raise MalformedTask(f"RandN pair {j + 1} does not satisfy v = g^k mod L")
-    (k1, v1), (k2, v2), (k3, v3), (k4, v4) = pairs
-    check_int("r", r, low=2, high=N + 1)
-    r_inv_check = _invert(r, L, "r")
-    del r_inv_check
-    check_int("xi", xi, high=n)
-    d = _invert(a[xi], phi, "a_xi")
-    inv_d1 = _invert(check_int("delta1", delta1, low=1, high=phi), phi, "delta1")
-    inv_d2 = _invert(check_int("delta2", delta2, low=1, high=phi), phi, "delta2")
-    v1_inv = _invert(v1, L, "v1")
-    v2_inv = _invert(v2, L, "v2")
-
-    sum_a = sum(a)
-    z1 = (k1 * sum_a - k3) * inv_d1 % phi  # Eq. (3): k1·Σa = k3 + δ1·z1
-    z2 = (k2 * sum_a - k4) * inv_d2 % phi  # Eq. (4)
-    ws = [y * v1_inv % L for y in params.ys]
-    ms = [(ai - delta1 * z1) % phi for ai in a]
-    y_prime = list(params.ys)
-    y_prime[xi] = y_prime[xi] * _powmod(r, d, L) % L  # line 14: y'_ξ = y_ξ·r^d
-    w_primes = [y * v2_inv % L for y in y_prime]
-    m_primes = [(ai - delta2 * z2) % phi for ai in a]
-    head1 = _product_mod(g, ws, L)
-    head2 = _product_mod(g, w_primes, L)
-
-    tk = EvaluationKey(head1, z1, tuple(ws), tuple(ms))
-    vk = WitnessKey(head2, z2, tuple(w_primes), tuple(m_primes))
-    aux = Aux(rv3=r * v3 % L, v4=v4, delta1=delta1, delta2=delta2)
-    perm = tuple(permutation) if permutation is not None else tuple(range(2 * n + 2))
-    if len(perm) != 2 * n + 2:
-        raise MalformedTask(f"permutation has {len(perm)} entries, expected {2 * n + 2}")
-    secret = IVSecret(r=r, xi=xi, d=d, g=g, pairs=tuple(pairs), permutation=perm, dummy=dummy)
-    return KeyGenOutput(tk, vk, aux, secret)
+    ``a_i ∈ [0, φ(L))``, δ's units mod φ(L), ``r ∈ [2, N]`` a unit mod L, ``a_ξ`` a unit mod φ(L), and
+    ``v = g^k mod L`` for each pair unless ``check_pairs`` is false."""
+    if len(exponents) != params.n:
+        raise MalformedTask(f"{len(exponents)} exponents for {params.n} bases")
+    pre = precompute_keys(
+        params, rk, g=g, pairs=pairs, delta1=delta1, delta2=delta2, r=r, check_pairs=check_pairs
+    )
+    return finish_keys(pre, exponents, xi=xi, permutation=permutation, dummy=dummy)
 
 
-def keygen(
-    exponents: Sequence[int],
+def _random_permutation(size: int, rng: random.Random) -> list[int]:
+    """A uniformly random permutation of ``range(size)`` from one draw of 64 random bits per entry: the
+    entries sorted by their keys (ties, at odds of about size²/2^65, fall back to index order). One call
+    to the generator instead of ``size`` (KeyGen's online cost with the OS CSPRNG)."""
+    bits = rng.getrandbits(64 * size) if size else 0
+    keys = [(bits >> (64 * i)) & 0xFFFF_FFFF_FFFF_FFFF for i in range(size)]
+    return sorted(range(size), key=keys.__getitem__)
+
+
+def _first_unit(a: Sequence[int], phi: int, rng: random.Random) -> int | None:
+    """An index ξ drawn uniformly among those with ``a_ξ`` a unit mod φ(L), or ``None`` when there is none.
+
+    The first unit met in a uniformly random order is uniform over the units; visiting the indices that way
+    needs a few gcds on average instead of n (KeyGen's online cost)."""
+    order = list(range(len(a)))
+    for position in range(len(order)):
+        pick = rng.randrange(position, len(order))
+        order[position], order[pick] = order[pick], order[position]
+        if gmpy2.gcd(a[order[position]], phi) == 1:
+            return order[position]
+    return None
+
+
+def prepare_keygen(
     params: PublicParams,
     rk: RecoveryKey,
     *,
     table: RandNTable | None = None,
     options: KeyGenOptions = KeyGenOptions(),
     rng: random.Random | None = None,
-) -> KeyGenOutput:
-    """KeyGen(a_1..a_n, Params), run by the IV offline (spec 003 §3.2, Algorithm 1; §8 req. 3-4).
-
-    Draws the four RandN pairs from ``table`` (a fresh table with four precomputed pairs when ``None``),
-    δ1, δ2, r, ξ and the shuffle, then calls :func:`derive_keys`. Exponents must lie in ``[0, φ(L))``.
-    With the default ξ rule and no unit exponent, the dummy term ``(y = 1 + k'N mod L, a = 1)`` is
-    appended (spec §7 #6) and the outputs have n+1 entries."""
+) -> KeyGenPrecomputation:
+    """KeyGen's offline part (spec 003 §2.5): draw the four RandN pairs from ``table`` (a fresh table
+    with four precomputed pairs when ``None``), δ1, δ2 and r, and precompute the per-base quotients."""
     source = _rng(rng)
     phi = phi_of(params, rk)
     L, N = params.L, rk.N
-    if len(exponents) != params.n:
-        raise MalformedTask(f"{len(exponents)} exponents for {params.n} bases")
-    a = [check_int(f"a[{i}]", value, high=phi) for i, value in enumerate(exponents)]
-    units = [i for i, ai in enumerate(a) if math.gcd(ai, phi) == 1]
-    dummy = False
-    if options.require_unit_exponents:
-        if len(units) != len(a):
-            raise MalformedTask("the paper requires every a_i in Z*_phi(L) (require_unit_exponents=True)")
-        xi = source.randrange(len(a))
-    elif units:
-        xi = source.choice(units)
-    else:
-        p = L // N
-        params = PublicParams(L, (*params.ys, (1 + source.randrange(p) * N) % L))
-        a.append(1)
-        xi = len(a) - 1
-        dummy = True
     if table is None:
         table = RandNTable(L, phi, random_generator(L, source), source)
         table.precompute(4)
@@ -394,22 +540,56 @@ def keygen(
         r = source.randrange(2, N + 1 if options.paper_r_range else N)
         if math.gcd(r, L) == 1:
             break
-    permutation = list(range(2 * len(a) + 2))
-    if options.shuffle:
-        source.shuffle(permutation)
-    return derive_keys(
-        a,
-        params,
-        rk,
-        g=table.g,
-        pairs=pairs,
-        delta1=delta1,
-        delta2=delta2,
-        r=r,
-        xi=xi,
-        permutation=permutation,
-        dummy=dummy,
+    # the table computed (precompute) or checked (load) every pair offline
+    return precompute_keys(
+        params, rk, g=table.g, pairs=pairs, delta1=delta1, delta2=delta2, r=r, check_pairs=False
     )
+
+
+def keygen(
+    exponents: Sequence[int],
+    params: PublicParams,
+    rk: RecoveryKey,
+    *,
+    table: RandNTable | None = None,
+    precomputed: KeyGenPrecomputation | None = None,
+    options: KeyGenOptions = KeyGenOptions(),
+    rng: random.Random | None = None,
+) -> KeyGenOutput:
+    """KeyGen(a_1..a_n, Params), run by the IV (spec 003 §3.2, Algorithm 1; §8 req. 3-4).
+
+    With ``precomputed`` (from :func:`prepare_keygen`, offline) only the exponent-dependent lines run here;
+    otherwise the offline part runs first, drawing from ``table``. Then ξ and the shuffle are drawn.
+    Exponents must lie in ``[0, φ(L))``. With the default ξ rule and no unit exponent, the dummy term
+    ``(y = 1 + k'N mod L, a = 1)`` is appended (spec §7 #6) and the outputs have n+1 entries."""
+    source = _rng(rng)
+    phi = phi_of(params, rk)
+    L, N = params.L, rk.N
+    if len(exponents) != params.n:
+        raise MalformedTask(f"{len(exponents)} exponents for {params.n} bases")
+    a = list(exponents)
+    check_ints("a", tuple(a), high=phi)
+    if precomputed is None:
+        precomputed = prepare_keygen(params, rk, table=table, options=options, rng=source)
+    elif precomputed.L != L or precomputed.N != N or precomputed.ys != params.ys:
+        raise MalformedTask("the KeyGen precomputation belongs to other Params")
+    dummy = False
+    if options.require_unit_exponents:
+        if any(gmpy2.gcd(ai, phi) != 1 for ai in a):
+            raise MalformedTask("the paper requires every a_i in Z*_phi(L) (require_unit_exponents=True)")
+        xi = source.randrange(len(a))
+    elif (unit := _first_unit(a, phi, source)) is not None:
+        xi = unit
+    else:
+        p = L // N
+        precomputed = precomputed.with_base((1 + source.randrange(p) * N) % L)
+        a.append(1)
+        xi = len(a) - 1
+        dummy = True
+    permutation = (
+        _random_permutation(2 * len(a) + 2, source) if options.shuffle else list(range(2 * len(a) + 2))
+    )
+    return finish_keys(precomputed, a, xi=xi, permutation=permutation, dummy=dummy)
 
 
 def server_task(tk: EvaluationKey, vk: WitnessKey, secret: IVSecret, L: int) -> ServerTask:

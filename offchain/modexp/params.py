@@ -40,6 +40,13 @@ def check_ints(name: str, values: tuple[int, ...], *, low: int = 0, high: int | 
     """Every element of the tuple ``values`` passes :func:`check_int`."""
     if not isinstance(values, tuple):
         raise MalformedTask(f"{name} must be a tuple, got {type(values).__name__}")
+    # Fast path for the common, valid case (KeyGen's online cost); the loop below names the bad element.
+    if (
+        all(type(value) is int for value in values)
+        and (not values or min(values) >= low)
+        and (high is None or not values or max(values) < high)
+    ):
+        return
     for i, value in enumerate(values):
         check_int(f"{name}[{i}]", value, low=low, high=high)
 

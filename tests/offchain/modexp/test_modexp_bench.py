@@ -59,7 +59,8 @@ def test_quick_bench_writes_every_report(tmp_path: Path) -> None:
 
     timing = rows(tmp_path / "time_per_phase__ms.csv")
     assert [int(r["n"]) for r in timing] == list(BenchSize.quick().ns)
-    assert all(float(r["Recovery (client online)"]) > 0 for r in timing)
+    assert all(float(r["Recovery (online)"]) > 0 for r in timing)
+    assert all(float(r["KeyGen (online)"]) > 0 for r in timing)
 
 
 def test_communication_accounting_matches_spec_3_8() -> None:
