@@ -257,6 +257,8 @@ class MSRP:
             raise MalformedMessage("initial report: encrypted PID differs from the clear one")
         rid = self._expected.get(report.pid)
         if rid is None:
+            if self.ledger.is_pid_used(report.pid):
+                raise ReplayDetected("this pseudonym's authentication is already on the ledger")
             raise SecretMismatch("no RN expects this pseudonym next")
         record = self.rns[rid]
         if record.revoked:
