@@ -72,5 +72,8 @@ gas: compile
 bench: compile
 	$(BIN)/metatrust bench platform
 
+bench-resource-auth: setup
+	$(BIN)/metatrust bench resource-auth
+
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -132,6 +132,11 @@ def bench_platform(
     console.print(table)
 
 
+from offchain.resource_auth.cli import bench_resource_auth  # noqa: E402
+
+bench_app.command("resource-auth")(bench_resource_auth)
+
+
 # ---------------------------------------------------------------------------------------- agents
 
 
