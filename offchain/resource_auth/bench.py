@@ -58,10 +58,10 @@ TARGET_INIT_AUTH_RN_MS = 2.3
 
 @dataclass(frozen=True)
 class BenchSize:
-    op_samples: int = 300
-    auth_runs: int = 150
+    op_samples: int = 500
+    auth_runs: int = 300
     group_sizes: tuple[int, ...] = (1, 2, 4, 8, 16)
-    group_runs: int = 8
+    group_runs: int = 25
 
     @classmethod
     def quick(cls) -> BenchSize:
@@ -206,7 +206,7 @@ class ProtocolResult:
 
 
 def bench_pool_auth(size: BenchSize, progress: Progress) -> ProtocolResult:
-    world = World.create(pools=3, config=RSMSConfig(bf_batch_size=max(size.auth_runs, 1)))
+    world = World.create(pools=3, config=RSMSConfig(bf_batch_size=size.auth_runs + 1))  # one filter
     nodes = [world.register_rn(1, f"bench-rn-{i}".encode(), flush=False) for i in range(size.auth_runs + 1)]
     world.deliver_blooms(1)
     result = ProtocolResult()
