@@ -196,6 +196,39 @@ class AuthAck:
     def to_bytes(self) -> bytes:
         return self.signed_part() + self.signature
 
+    @classmethod
+    def from_bytes(cls, data: bytes) -> AuthAck:
+        reader = _Reader(data, "authentication acknowledgement")
+        message = cls(reader.uint(4), reader.pid(), reader.uint(8), reader.take(80))
+        reader.done()
+        return message
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """MSRP → anyone: a pool's ``(PK_RPM, PID_RPM)``, signed by the MSRP (spec §8 item 10)."""
+
+    pool_id: int
+    pk_rpm: Point
+    pid_rpm: bytes
+    signature: bytes
+
+    def signed_part(self) -> bytes:
+        return b"RSMS-directory" + bytes(
+            _Writer().uint(self.pool_id, 4).point(self.pk_rpm).pid(self.pid_rpm).out
+        )
+
+    def to_bytes(self) -> bytes:
+        writer = _Writer().uint(self.pool_id, 4).point(self.pk_rpm).pid(self.pid_rpm)
+        return bytes(writer.out) + self.signature
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DirectoryEntry:
+        reader = _Reader(data, "directory entry")
+        message = cls(reader.uint(4), reader.point(), reader.pid(), reader.take(80))
+        reader.done()
+        return message
+
 
 # ------------------------------------------------------------------ group authentication (§3.5)
 
