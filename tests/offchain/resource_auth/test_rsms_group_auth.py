@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import pytest
 
@@ -18,7 +19,7 @@ from offchain.resource_auth.errors import (
     UnauthorizedSender,
 )
 from offchain.resource_auth.flows import World
-from offchain.resource_auth.group import Q, generator, random_scalar, scalar_to_bytes
+from offchain.resource_auth.group import Q, generator, identity, random_scalar, scalar_to_bytes
 from offchain.resource_auth.group_auth import GroupManager, GroupParty, ServiceChannel, run_group_round
 from offchain.resource_auth.hashes import xor
 from offchain.resource_auth.messages import GroupSetup, KeyUpdate, MaskedShare, PartyPoint
@@ -274,3 +275,40 @@ def test_group_operation_counts_match_the_paper_formulas() -> None:
     assert finish_ops.hf == 1
     assert len(mine) == n
     assert all(isinstance(m, MaskedShare) for m in mine)
+
+
+def test_real_or_random_on_s_serv_fails_but_the_derived_traffic_key_holds() -> None:
+    """T2 harness. The C_i are broadcast in the clear and ∑C_i = Q = s_serv·P, so an eavesdropper tells
+    the real s_serv from a random one every time (the paper's Test oracle on s_serv cannot be won by the
+    challenger); the traffic key HKDF(s_serv, session ‖ epoch) offers no such check without s_serv."""
+    _, manager, parties = build(3)
+    setups = manager.start_group(parties[0].pid, [p.pid for p in parties[1:]])
+    points = gma(parties, setups)
+    for message in sorted(points, key=lambda m: m.kind != "share"):
+        for party in parties:
+            if party.index != message.sender:
+                party.on_point(message)
+    for party in parties:
+        party.verify_membership()
+    masked = [m for p in parties for m in p.masked_shares()]
+    for message in masked:
+        parties[message.receiver - 1].on_masked_share(message)
+    keys = [p.finish_key_agreement() for p in parties]
+    key = keys[0]
+    observed_q = identity()
+    for message in points:
+        if message.kind == "lagrange":
+            observed_q = observed_q + message.point
+    wins = 0
+    rng = random.Random(5)
+    for _ in range(40):
+        real = rng.random() < 0.5
+        challenge = key if real else random_scalar(rng)
+        guess = generator() * challenge == observed_q  # the eavesdropper's distinguisher
+        wins += guess == real
+    assert wins == 40
+    channel = parties[1].channel()
+    frame = channel.seal(b"service traffic")
+    for _ in range(5):  # a random candidate key never opens real traffic
+        with pytest.raises(DecryptionFailed):
+            ServiceChannel(random_scalar(rng), channel.session, channel.epoch).open(frame)
