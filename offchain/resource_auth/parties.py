@@ -148,6 +148,7 @@ class MSRP:
         self._batches: dict[int, int] = {}  # Bloom batches anchored per pool
         self._expected: dict[bytes, bytes] = {}  # next expected PID -> RID
         self._trace: dict[bytes, bytes] = {}  # every PID ever issued -> RID
+        self._recorded: dict[bytes, bytes] = {}  # last recorded PID of each authenticated RN -> RID
 
     @property
     def params(self) -> PublicParams:
@@ -272,6 +273,9 @@ class MSRP:
         a_next = H4(record.a, record.sk)
         pid_next = scalar_to_bytes(H6(record.pid, a_next))
         del self._expected[record.pid]
+        if record.last_pid is not None:
+            self._recorded.pop(record.last_pid, None)
+        self._recorded[record.pid] = rid
         record.last_pid, record.a, record.pid = record.pid, a_next, pid_next
         record.k += 1
         record.authenticated = True
@@ -300,10 +304,8 @@ class MSRP:
         return rid
 
     def rid_of_current_pid(self, pid: bytes) -> bytes | None:
-        for rid, record in self.rns.items():
-            if record.last_pid == pid:
-                return rid
-        return None
+        """The RN whose last recorded pseudonym is ``pid`` (how groups address pool-authenticated RNs)."""
+        return self._recorded.get(pid)
 
 
 def report_aad(kind: int, pool_id: int) -> bytes:

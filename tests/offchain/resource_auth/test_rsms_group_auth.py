@@ -312,3 +312,18 @@ def test_real_or_random_on_s_serv_fails_but_the_derived_traffic_key_holds() -> N
     for _ in range(5):  # a random candidate key never opens real traffic
         with pytest.raises(DecryptionFailed):
             ServiceChannel(random_scalar(rng), channel.session, channel.epoch).open(frame)
+
+
+def test_rns_are_allocated_by_their_last_recorded_pseudonym() -> None:
+    world = World.create(pools=2)
+    rn = world.register_rn(1, b"rn-1")
+    world.initial_auth(rn, 1)
+    user = world.register_user(b"alice")
+    manager = GroupManager(world.msrp)
+    first = rn.pid
+    manager.start_group(user.pid, [first])
+    world.reauth(rn, 2)
+    with pytest.raises(NotAllocatable):  # the consumed pseudonym no longer names an allocatable RN
+        manager.start_group(user.pid, [first])
+    setups = manager.start_group(user.pid, [rn.pid])
+    assert setups[0].pids == (user.pid, rn.pid)
