@@ -83,7 +83,3 @@ class KeyUpdateRejected(Rejected):
 
 class NotAllocatable(Rejected):
     """The MSRP will not put this RN in a group: revoked, flagged or never pool-authenticated."""
-
-
-class LedgerConflict(Rejected):
-    """The ledger's atomic check-and-set refused a record: the tag or the pseudonym is already used."""

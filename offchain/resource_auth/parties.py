@@ -143,6 +143,7 @@ class MSRP:
         self._blooms: dict[int, BloomFilter] = {}
         self._outbox: dict[int, list[SignedBloom]] = {}
         self._rpms: dict[int, RPMCredentials] = {}
+        self._rpm_keys: dict[int, Point] = {}  # each RPM's report-verifying key PK_RPM + H2(PID_RPM)·PK_pub
         self.rns: dict[bytes, RNRecord] = {}
         self.users: dict[bytes, UserCredentials] = {}
         self._batches: dict[int, int] = {}  # Bloom batches anchored per pool
@@ -171,6 +172,7 @@ class MSRP:
         pid = self._pid1(rid)
         credentials = RPMCredentials(pool_id, (d + self.msk * H2(pid)) % Q, generator() * d, pid)
         self._rpms[pool_id] = credentials
+        self._rpm_keys[pool_id] = credentials.pk + self.pk_pub * H2(pid)
         self._blooms.setdefault(pool_id, BloomFilter.init(self.config.bf_batch_size, self.config.epsilon))
         return credentials
 
@@ -238,7 +240,7 @@ class MSRP:
         if rpm is None:
             raise UnauthorizedSender(f"no RPM manages pool {report.pool_id}")
         if self.config.sign_reports:
-            verifying_key = rpm.pk + self.pk_pub * H2(rpm.pid)
+            verifying_key = self._rpm_keys[report.pool_id]
             try:
                 signature = schnorr.Signature.from_bytes(report.signature)
             except MalformedMessage as exc:
@@ -336,6 +338,7 @@ class RPM:
         self.config = config or RSMSConfig()
         self._rng = rng
         self._sk_inverse = inverse(credentials.sk)  # Remark 1: precomputed
+        self._verifying_key = credentials.pk + params.pk_pub * H2(credentials.pid)  # = sk·P, for reports
         self._blooms: list[BloomFilter] = []
         self._pending: dict[bytes, _Pending] = {}  # consumed PID -> pending admission
         self._pending_tags: set[bytes] = set()
@@ -359,8 +362,7 @@ class RPM:
         unsigned = AuthReport(kind, self.pool_id, pid, ciphertext, UNSIGNED)
         if not self.config.sign_reports:
             return unsigned
-        verifying_key = self.credentials.pk + self.params.pk_pub * H2(self.credentials.pid)
-        signature = schnorr.sign(self.credentials.sk, verifying_key, unsigned.signed_part(), self._rng)
+        signature = schnorr.sign(self.credentials.sk, self._verifying_key, unsigned.signed_part(), self._rng)
         return AuthReport(kind, self.pool_id, pid, ciphertext, signature.to_bytes())
 
     def _admit(self, pid: bytes, tag: bytes | None, a: int) -> AuthResponse | None:
