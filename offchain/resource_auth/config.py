@@ -25,6 +25,9 @@ class RSMSConfig:
     """RPM reports to the MSRP are Schnorr-signed with the RPM's implicit-certificate key (ours)."""
     sign_group_setup: bool = True
     """The MSRP signs (session, epoch, List_PID, Q, H4(s_serv)) in GMA step 2 (§8 item 21)."""
+    hide_previous_pid: bool = True
+    """Re-auth: send only PID_{k+1} in the clear and PID_k inside c2 (the paper's figure header), so an
+    eavesdropper cannot link consecutive pseudonyms (§8 item 38). Paper text: False, both in the clear."""
     gska_mask: Literal["directional", "paper"] = "directional"
     """paper: mask = SHA-256(f(x_i)f(x_j)P), the same both ways, so an eavesdropper XORs the two messages
     of a pair and learns f(x_i) ⊕ f(x_j). directional: the mask also hashes session, epoch, sender and
@@ -40,5 +43,6 @@ class RSMSConfig:
             check_pid_chain=False,
             sign_reports=False,
             sign_group_setup=False,
+            hide_previous_pid=False,
             gska_mask="paper",
         )

@@ -70,7 +70,7 @@ class World:
         credentials = self.msrp.register_rn(pool_id, registration_request(self.msrp.pk_pub, rid, self.rng))
         if flush:
             self.deliver_blooms(pool_id)
-        return ResourceNode(credentials, self.msrp.params, self.rng)
+        return ResourceNode(credentials, self.msrp.params, self.rng, self.config)
 
     def deliver_blooms(self, pool_id: int) -> None:
         self.msrp.flush_bloom(pool_id)

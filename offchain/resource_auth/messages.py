@@ -110,23 +110,46 @@ class InitialAuthRequest:
         return message
 
 
+REAUTH_PLAIN_BYTES: Final = 2 * SCALAR_BYTES
+"""Paper variant: c2 masks H4(a_k) ‖ a_{k+1}."""
+REAUTH_HIDDEN_PLAIN_BYTES: Final = 2 * SCALAR_BYTES + 1 + POINT_BYTES
+"""Hidden-PID variant: c2 masks H4(a_k) ‖ a_{k+1} ‖ len(PID_k) ‖ PID_k zero-padded to 48 bytes."""
+
+
 @dataclass(frozen=True)
 class ReauthRequest:
-    """RN → RPM^Y: ``{c = (c1, c2), PID_k, PID_{k+1}}``; c2 = H3(W, PID_k) ⊕ (H4(a_k) ‖ a_{k+1})."""
+    """RN → RPM^Y: ``{c = (c1, c2), PID_k, PID_{k+1}}``; c2 = H3(W, PID_k) ⊕ (H4(a_k) ‖ a_{k+1}).
+
+    Hidden-PID variant (the paper's figure header ``{c, PID_{k+1}}``; spec §8 item 38): ``pid`` is empty,
+    PID_k travels inside c2 and the mask is H3(W, PID_{k+1}), so an eavesdropper cannot link the two
+    pseudonyms. Wire: ``c1 ‖ len ‖ PID_k (len 0 when hidden) ‖ len ‖ PID_{k+1} ‖ c2``."""
 
     c1: Point
     c2: bytes
     pid: bytes
     pid_next: bytes
 
+    @property
+    def hidden(self) -> bool:
+        return not self.pid
+
     def to_bytes(self) -> bytes:
-        writer = _Writer().point(self.c1).fixed(self.c2, 2 * SCALAR_BYTES)
-        return bytes(writer.pid(self.pid).pid(self.pid_next).out)
+        writer = _Writer().point(self.c1)
+        writer.out += bytes([len(self.pid)]) + self.pid
+        writer.pid(self.pid_next)
+        return bytes(
+            writer.fixed(self.c2, REAUTH_HIDDEN_PLAIN_BYTES if self.hidden else REAUTH_PLAIN_BYTES).out
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ReauthRequest:
         reader = _Reader(data, "re-authentication request")
-        message = cls(reader.point(), reader.take(2 * SCALAR_BYTES), reader.pid(), reader.pid())
+        c1 = reader.point()
+        pid = reader.take(reader.take(1)[0])
+        pid_next = reader.pid()
+        message = cls(
+            c1, reader.take(REAUTH_HIDDEN_PLAIN_BYTES if not pid else REAUTH_PLAIN_BYTES), pid, pid_next
+        )
         reader.done()
         return message
 

@@ -35,6 +35,7 @@ from offchain.resource_auth.errors import (
     UnknownSecret,
 )
 from offchain.resource_auth.group import (
+    POINT_BYTES,
     SCALAR_BYTES,
     Point,
     Q,
@@ -396,25 +397,31 @@ class RPM:
 
     def handle_reauth(self, request: ReauthRequest) -> tuple[AuthReport, AuthResponse | None]:
         """§3.3 step 2–3: recover (H4(a_k), a_{k+1}); PID_{k+1} must be fresh and H4(a_k) on the ledger."""
-        w_point = request.c1 * self._sk_inverse
-        plain = xor(H3(w_point, request.pid, 2 * SCALAR_BYTES), request.c2)
-        tag, a_next_bytes = plain[:SCALAR_BYTES], plain[SCALAR_BYTES:]
-        if self.ledger.is_revoked(request.pid) or self.ledger.is_revoked(request.pid_next):
-            raise RevokedNode("pseudonym revoked on the ledger")
         fresh = request.pid_next not in self._pending and request.pid_next not in self.members
         if not fresh or self.ledger.is_pid_used(request.pid_next):
             raise PseudonymReused("PID_{k+1} is already on the ledger")
+        w_point = request.c1 * self._sk_inverse
+        plain = xor(H3(w_point, request.pid or request.pid_next, len(request.c2)), request.c2)
+        tag, a_next_bytes = plain[:SCALAR_BYTES], plain[SCALAR_BYTES : 2 * SCALAR_BYTES]
+        pid = request.pid
+        if request.hidden:  # PID_k travels inside c2, zero-padded to 48 bytes
+            length, rest = plain[2 * SCALAR_BYTES], plain[2 * SCALAR_BYTES + 1 :]
+            pid, padding = rest[:length], rest[length:]
+            if length not in (SCALAR_BYTES, POINT_BYTES) or padding.strip(b"\x00"):
+                raise NotPreviouslyAuthenticated("hidden PID_k does not decode: wrong key or tampered c")
+        if self.ledger.is_revoked(pid) or self.ledger.is_revoked(request.pid_next):
+            raise RevokedNode("pseudonym revoked on the ledger")
         if not self.ledger.is_tag_used(tag):
             raise NotPreviouslyAuthenticated(
                 "H4(a_k) is not on the ledger: wrong key, tampered or never joined"
             )
-        if self.config.bind_pid_to_tag and self.ledger.tag_of_pseudonym(request.pid) != tag:
+        if self.config.bind_pid_to_tag and self.ledger.tag_of_pseudonym(pid) != tag:
             raise PseudonymMismatch("the ledger's record of H4(a_k) is not PID_k's")
         try:
             a_next = scalar_from_bytes(a_next_bytes)
         except ValueError as exc:
             raise PseudonymMismatch("recovered a_{k+1} is not a scalar") from exc
-        if self.config.check_pid_chain and scalar_to_bytes(H6(request.pid, a_next)) != request.pid_next:
+        if self.config.check_pid_chain and scalar_to_bytes(H6(pid, a_next)) != request.pid_next:
             raise PseudonymMismatch("PID_{k+1} ≠ H6(PID_k, a_{k+1})")
         report = self._report(KIND_REAUTH, request.pid_next, a_next_bytes)
         return report, self._admit(request.pid_next, None, a_next)
@@ -444,9 +451,11 @@ class ResourceNode:
         credentials: RNCredentials,
         params: PublicParams,
         rng: random.Random | None = None,
+        config: RSMSConfig | None = None,
     ):
         self.credentials = credentials
         self.params = params
+        self.config = config or RSMSConfig()
         self._rng = rng
         self.a = credentials.a
         self.pid = credentials.pid
@@ -480,9 +489,12 @@ class ResourceNode:
         w = random_scalar(self._rng)
         w_point = generator() * w
         c1 = effective_rpm_key(rpm, self.params.pk_pub) * w
-        c2 = xor(H3(w_point, self.pid, 2 * SCALAR_BYTES), tag_bytes(self.a) + scalar_to_bytes(a_next))
+        plain = tag_bytes(self.a) + scalar_to_bytes(a_next)
         self._pending = ("reauth", rpm.pool_id, a_next, pid_next)
-        return ReauthRequest(c1, c2, self.pid, pid_next)
+        if self.config.hide_previous_pid:
+            plain += bytes([len(self.pid)]) + self.pid.ljust(POINT_BYTES, b"\x00")
+            return ReauthRequest(c1, xor(H3(w_point, pid_next, len(plain)), plain), b"", pid_next)
+        return ReauthRequest(c1, xor(H3(w_point, self.pid, len(plain)), plain), self.pid, pid_next)
 
     def finish(self, response: AuthResponse) -> None:
         """Check a·P == A (the RPM proved it holds sk_RPM); then join the pool and advance the chain."""

@@ -276,23 +276,36 @@ def test_reauth_without_initial_authentication_is_rejected(world: World) -> None
         world.rpms[2].handle_reauth(rn.start_reauth(world.msrp.directory(2)))
 
 
-@pytest.mark.parametrize("field", ["c1", "c2-tag", "c2-secret", "pid", "pid_next"])
-def test_tampered_reauth_request_is_rejected(world: World, field: str) -> None:
+@pytest.mark.parametrize(
+    ("hidden", "field"),
+    [(True, f) for f in ("c1", "c2-tag", "c2-secret", "c2-pid", "pid_next")]
+    + [(False, f) for f in ("c1", "c2-tag", "c2-secret", "pid", "pid_next")],
+)
+def test_tampered_reauth_request_is_rejected(hidden: bool, field: str) -> None:
+    world = World.create(pools=3, config=RSMSConfig(hide_previous_pid=hidden))
     rn = world.register_rn(1, b"rn-1")
     world.initial_auth(rn, 1)
     request = rn.start_reauth(world.msrp.directory(2))
+    assert request.hidden is hidden
     flip = bytes(31) + b"\x01"
+    pad = bytes(len(request.c2) - 64)
     tampered = {
         "c1": lambda: dataclasses.replace(request, c1=request.c1 + generator()),
-        "c2-tag": lambda: dataclasses.replace(request, c2=xor(request.c2, flip + bytes(32))),
-        "c2-secret": lambda: dataclasses.replace(request, c2=xor(request.c2, bytes(32) + flip)),
+        "c2-tag": lambda: dataclasses.replace(request, c2=xor(request.c2, flip + bytes(32) + pad)),
+        "c2-secret": lambda: dataclasses.replace(request, c2=xor(request.c2, bytes(32) + flip + pad)),
+        "c2-pid": lambda: dataclasses.replace(request, c2=xor(request.c2, bytes(65) + b"\x01" + bytes(47))),
         "pid": lambda: dataclasses.replace(request, pid=xor(request.pid, bytes(47) + b"\x01")),
         "pid_next": lambda: dataclasses.replace(request, pid_next=xor(request.pid_next, flip)),
     }[field]()
     with pytest.raises(Rejected) as caught:
-        world.rpms[2].handle_reauth(tampered)
-    expected = PseudonymMismatch if field in ("c2-secret", "pid_next") else NotPreviouslyAuthenticated
-    assert isinstance(caught.value, expected)
+        world.rpms[2].handle_reauth(ReauthRequest.from_bytes(tampered.to_bytes()))
+    expected = (
+        PseudonymMismatch if field in ("c2-secret", "pid_next", "c2-pid") else NotPreviouslyAuthenticated
+    )
+    if hidden and field == "pid_next":
+        expected = NotPreviouslyAuthenticated  # the mask is H3(W, PID_{k+1}): everything decodes to garbage
+    assert isinstance(caught.value, expected), caught.value
+    assert len(world.ledger.records()) == 1
 
 
 def test_reauth_with_another_rns_pseudonym_is_caught_by_the_binding_check() -> None:
@@ -445,14 +458,20 @@ def test_chain_only_unlinkability() -> None:
             assert second.pid != scalar_to_bytes(H6(first.pid, scalar_from_bytes(first.tag)))
 
 
-def test_reauth_message_links_pseudonyms_in_the_clear(world: World) -> None:
-    """Documented weakness (§8 item 38): an eavesdropper of one re-auth message links PID_k and PID_{k+1}."""
-    rn = world.register_rn(1, b"rn-1")
-    world.initial_auth(rn, 1)
-    before = rn.pid
-    world.reauth(rn, 2)
-    wire = ReauthRequest.from_bytes(world.transcript.frames[-4][1])
-    assert (wire.pid, wire.pid_next) == (before, rn.pid)
+def test_reauth_message_links_pseudonyms_only_in_the_paper_variant() -> None:
+    """§8 item 38: the paper's text sends PID_k and PID_{k+1} side by side, so an eavesdropper links them;
+    by default PID_k travels inside c2 (the paper's figure header) and the wire shows PID_{k+1} only."""
+    for hidden in (True, False):
+        world = World.create(pools=2, config=RSMSConfig(hide_previous_pid=hidden))
+        rn = world.register_rn(1, b"rn-1")
+        world.initial_auth(rn, 1)
+        before = rn.pid
+        world.reauth(rn, 2)
+        _, wire = next(frame for frame in world.transcript.frames if frame[0] == "reauth-request")
+        request = ReauthRequest.from_bytes(wire)
+        assert request.pid_next == rn.pid
+        assert (before in wire) is not hidden
+        assert request.pid == (b"" if hidden else before)
 
 
 def test_operation_counts_against_the_paper(world: World) -> None:
