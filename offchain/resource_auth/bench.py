@@ -493,7 +493,7 @@ def _size_table(pool: ProtocolResult, groups: dict[int, ProtocolResult]) -> Tabl
         833,
         s["reauth_rn_request"],
         8 * s["reauth_rn_request"],
-        "c1 ‖ c2 (64 B) ‖ PID_k ‖ PID_k+1",
+        "c1 ‖ PID_k+1 ‖ c2 (113 B: H4(a_k) ‖ a_k+1 ‖ PID_k hidden)",
     )
     rpm_re = s["reauth_rpm_response"] + s["reauth_rpm_report"]
     table.add(
