@@ -75,13 +75,14 @@ bench: compile bench-modexp
 bench-web3compute-onion: setup
 	$(BIN)/metatrust bench web3compute-onion
 
-# RSMS (seed 002) reliability study, Figs. 5-7 (the integrator folds it into bench-resource-auth).
-.PHONY: bench-resource-auth-reliability
-bench-resource-auth-reliability: setup
-	$(BIN)/metatrust bench resource-auth-reliability
 
 bench-modexp: compile
 	$(BIN)/metatrust bench modexp
+
+# RSMS (seed 002): Table II/III and per-protocol costs, then the reliability study (Figs. 5-7).
+bench-resource-auth: setup
+	$(BIN)/metatrust bench resource-auth
+	$(BIN)/metatrust bench resource-auth-reliability
 
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

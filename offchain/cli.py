@@ -20,6 +20,7 @@ from rich.table import Table
 
 from offchain.modexp.cli import app as modexp_app
 from offchain.outsourcing.cli import outsource_command
+from offchain.resource_auth.cli import bench_resource_auth
 from offchain.resource_auth.cli_reliability import bench_reliability
 from offchain.web3compute.onion.cli import bench as bench_web3compute_onion
 
@@ -159,6 +160,9 @@ def bench_modexp(
     for key, value in figures.items():
         table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
     console.print(table)
+
+
+bench_app.command("resource-auth")(bench_resource_auth)
 
 
 # ---------------------------------------------------------------------------------------- agents
