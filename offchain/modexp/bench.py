@@ -120,7 +120,7 @@ class BenchSize:
 
     bits: int = 512
     ns: tuple[int, ...] = (1, 10, 100, 1000)
-    repetitions: tuple[int, ...] = (50, 20, 5, 2)
+    repetitions: tuple[int, ...] = (200, 50, 15, 3)
     gas_ns: tuple[int, ...] = (1, 2, 3, 4, 5, 10, 20, 50, 100)
     r_bits: tuple[int, ...] = (32, 64, 128, 192, 256)
     delta_bits: tuple[int, ...] = (32, 64, 128, 256, 512)
@@ -156,13 +156,13 @@ def _ms(seconds: float) -> float:
 
 
 def _timed(body: Callable[[], object], repetitions: int) -> float:
-    """Mean wall time of ``body`` in ms."""
+    """Median wall time of ``body`` in ms (the median resists the noise of a shared machine)."""
     samples = []
     for _ in range(repetitions):
         started = time.perf_counter()
         body()
         samples.append(time.perf_counter() - started)
-    return _ms(statistics.mean(samples))
+    return _ms(statistics.median(samples))
 
 
 # --- Timing (spec §6.5, §8 req. 18) ---------------------------------------------------------------------
@@ -761,7 +761,7 @@ def run(out_dir: Path, size: BenchSize, console: Console, seed: int = 3) -> dict
             "client online (KeyGen + Recovery) / local",
         ],
         notes=[
-            f"{size.bits}-bit N and p. Means of `reps` runs. "
+            f"{size.bits}-bit N and p. Medians of `reps` runs. "
             "Local: gmpy2, exponents reduced mod N−1 (the best an IV can do); the "
             "1024-bit column is the paper's literal baseline. "
             "KeyGen's offline part (prepare_keygen) draws four RandN pairs (k, g^k mod L) and precomputes "
