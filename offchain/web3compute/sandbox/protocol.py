@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from offchain.web3compute.sandbox.errors import ERRORS, ProtocolError, SandboxError
+from offchain.web3compute.sandbox.errors import ERRORS, ProtocolError, ResourceLimitExceeded, SandboxError
 
 LENGTH_SIZE = 4
 MAX_FRAME = 64 * 1024 * 1024
@@ -111,7 +111,8 @@ def ok(**fields: Any) -> Message:
 
 
 def error_reply(exc: SandboxError) -> Message:
-    return {"ok": False, "error": exc.code, "detail": str(exc)}
+    detail = exc.kind if isinstance(exc, ResourceLimitExceeded) else str(exc)
+    return {"ok": False, "error": exc.code, "detail": detail}
 
 
 def raise_for(reply: Message) -> Message:
