@@ -14,6 +14,8 @@ libsecp256k1), which only the end of the process removes; the host kills the pro
 from __future__ import annotations
 
 import secrets
+import sys
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -45,6 +47,7 @@ from offchain.web3compute.sandbox.protocol import (
 
 WRAP_AAD = b"metatrust-sandbox-task-key-v1"
 PROGRAM_ENTRY = "run"
+PROGRAM_MODULE = "sandbox_program"
 
 
 class Secret:
@@ -200,7 +203,10 @@ class SandboxRuntime:
     def _op_run(self, message: Message) -> Message:
         self._require("keyed", "ran")
         assert self._program is not None
-        namespace: dict[str, Any] = {"__name__": "sandbox_program"}
+        # A real module object, so that dataclasses and pickling find the program's namespace.
+        module = types.ModuleType(PROGRAM_MODULE)
+        sys.modules[PROGRAM_MODULE] = module
+        namespace: dict[str, Any] = module.__dict__
         try:
             exec(compile(self._program.decode("utf-8"), "<registered program>", "exec"), namespace)
             entry = namespace.get(PROGRAM_ENTRY)
