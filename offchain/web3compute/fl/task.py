@@ -28,7 +28,7 @@ from offchain.web3compute.fl import program as fedavg
 from offchain.web3compute.fl.data import Split, majority_baseline, split_digits
 from offchain.web3compute.fl.network import Courier
 from offchain.web3compute.onion.endpoint import SandboxEndpoint
-from offchain.web3compute.onion.proxy import ExitInfo
+from offchain.web3compute.onion.proxy import CircuitError, ExitInfo
 from offchain.web3compute.sandbox import envelope
 from offchain.web3compute.sandbox.errors import SandboxError
 from offchain.web3compute.sandbox.host import DestroyReport, Sandbox, SandboxSpec, TaskKey
@@ -308,7 +308,7 @@ async def run_fl_task(
                 )
             )
             LOG.info("FL round %d: accuracy %.3f", rnd, stats[-1].accuracy)
-    except (SandboxError, OSError, ValueError) as exc:
+    except (SandboxError, CircuitError, OSError, ValueError) as exc:
         raise FLTaskError(f"FL task failed: {type(exc).__name__}: {exc}") from exc
     finally:
         # Step 10: destroy every sandbox (also on failure) and report the keys to invalidate.

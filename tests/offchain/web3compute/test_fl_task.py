@@ -1,0 +1,121 @@
+"""FedAvg end to end: three local computing servers and a global one, each in its own sandbox, every
+message through real onion routers on loopback; the SP decrypts, verifies and evaluates each round."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import tempfile
+from collections.abc import Sequence
+
+import pytest
+
+from offchain.crypto.hashing import keccak256
+from offchain.crypto.keys import derive
+from offchain.web3compute.fl import program as fedavg
+from offchain.web3compute.fl.data import split_digits
+from offchain.web3compute.fl.network import Courier, local_overlay
+from offchain.web3compute.fl.task import (
+    FLConfig,
+    FLHooks,
+    FLTaskError,
+    Transmission,
+    fedavg_program_hash,
+    run_fl_task,
+)
+from offchain.web3compute.onion.proxy import ExitInfo
+from offchain.web3compute.sandbox.host import DestroyReport, TaskKey
+
+NODES, ROUNDS = 3, 3
+
+
+def leftover_sandboxes() -> list[str]:
+    return glob.glob(os.path.join(tempfile.gettempdir(), "metatrust-sandbox-*"))
+
+
+def test_fedavg_over_onion_circuits_beats_the_baseline() -> None:
+    registered: list[TaskKey] = []
+    committed: list[Transmission] = []
+    invalidated: list[Sequence[DestroyReport]] = []
+
+    async def on_task_key(key: TaskKey, members: Sequence[bytes]) -> None:
+        assert len(members) == NODES + 1
+        registered.append(key)
+
+    async def on_transmission(item: Transmission) -> None:
+        committed.append(item)
+
+    async def on_destroyed(reports: Sequence[DestroyReport]) -> None:
+        invalidated.append(reports)
+
+    async def main() -> None:
+        sp = derive(b"fl-test", 1)
+        before = set(leftover_sandboxes())
+        async with local_overlay(5, host_prefix="127.0.4.") as routers:
+            courier = Courier(routers=routers, hops=3)
+            result = await run_fl_task(
+                FLConfig(nodes=NODES, rounds=ROUNDS, host_prefix="127.0.5."),
+                sp=sp,
+                courier=courier,
+                hooks=FLHooks(on_task_key, on_transmission, on_destroyed),
+            )
+        assert result.onion
+        assert courier.messages == len(result.transmissions)
+        assert result.program_hash == fedavg_program_hash()
+        # Accuracy: every round beats the trivial baseline, the last by a wide margin.
+        assert len(result.rounds) == ROUNDS
+        assert all(r.accuracy > result.baseline_accuracy + 0.3 for r in result.rounds)
+        assert result.final_accuracy > 0.85
+        assert result.final_accuracy > result.baseline_accuracy + 0.6
+        assert all(r.seconds > 0 for r in result.rounds)
+        # The delivered result is the verified final model, its hash what the channel records.
+        assert fedavg.decode_model(result.result).round == ROUNDS
+        assert result.result_hash == keccak256(result.result)
+        # Transmissions: wrapped keys, config/model/data per node, then per round the updates, the next
+        # global model (not after the last round) and the result to the SP. The hook saw every one.
+        kinds = [t.kind for t in result.transmissions]
+        assert kinds.count("key") == NODES
+        assert kinds.count("data") == kinds.count("config") == NODES
+        assert kinds.count("update") == NODES * ROUNDS
+        assert kinds.count("model") == NODES + NODES * (ROUNDS - 1)
+        assert kinds.count("result") == ROUNDS
+        assert committed == list(result.transmissions)
+        assert {t.receiver for t in result.transmissions if t.kind == "update"} == {"global"}
+        # Step 4 and step 10: the key went to the hook before use; every sandbox was destroyed and zeroised.
+        assert registered == [result.task_key]
+        assert len(result.destroy_reports) == NODES + 1
+        assert all(r.zeroised and r.process_gone and r.directory_removed for r in result.destroy_reports)
+        assert all(r.public_keys[-1] == result.task_key.public_key for r in result.destroy_reports)
+        assert [tuple(reports) for reports in invalidated] == [result.destroy_reports]
+        assert set(leftover_sandboxes()) <= before
+
+    asyncio.run(main())
+
+
+class TamperingCourier(Courier):
+    """A courier whose network flips one bit of every data shard on the way (a malicious link)."""
+
+    async def send(self, local_host: str, exit_info: ExitInfo, data: bytes, account: str = "") -> bytes:
+        if local_host.endswith(".3"):  # the data owner's address
+            data = data[:-1] + bytes([data[-1] ^ 1])
+        return await super().send(local_host, exit_info, data, account)
+
+
+def test_a_tampered_injection_fails_the_task_and_destroys_every_sandbox() -> None:
+    async def main() -> None:
+        before = set(leftover_sandboxes())
+        with pytest.raises(FLTaskError, match="refused the data from owner: err:input_rejected"):
+            await run_fl_task(FLConfig(nodes=3, rounds=1, host_prefix="127.0.6."), courier=TamperingCourier())
+        assert set(leftover_sandboxes()) <= before
+
+    asyncio.run(main())
+
+
+def test_bad_arguments_are_named() -> None:
+    with pytest.raises(ValueError, match="at least one node"):
+        FLConfig(nodes=0)
+    with pytest.raises(ValueError, match="need 4 server keys"):
+        asyncio.run(run_fl_task(FLConfig(nodes=3), servers=[derive(b"x", 0)]))
+    with pytest.raises(ValueError, match="one shard per local node"):
+        asyncio.run(run_fl_task(FLConfig(nodes=3), split=split_digits(2)))
