@@ -75,6 +75,11 @@ bench: compile
 bench-web3compute-onion: setup
 	$(BIN)/metatrust bench web3compute-onion
 
+# FedAvg in computing sandboxes over onion circuits (seed 004): accuracy and time per round.
+.PHONY: bench-web3compute-fl
+bench-web3compute-fl: setup
+	$(BIN)/metatrust bench web3compute-fl
+
 # RSMS (seed 002) reliability study, Figs. 5-7 (the integrator folds it into bench-resource-auth).
 .PHONY: bench-resource-auth-reliability
 bench-resource-auth-reliability: setup

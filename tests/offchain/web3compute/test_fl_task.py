@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import json
 import os
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -119,3 +121,19 @@ def test_bad_arguments_are_named() -> None:
         asyncio.run(run_fl_task(FLConfig(nodes=3), servers=[derive(b"x", 0)]))
     with pytest.raises(ValueError, match="one shard per local node"):
         asyncio.run(run_fl_task(FLConfig(nodes=3), split=split_digits(2)))
+
+
+def test_bench_smoke_writes_the_report_and_keeps_other_summary_keys(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from offchain.web3compute.fl.bench import BenchSize, run
+
+    (tmp_path / "summary.json").write_text(json.dumps({"channel_updates_per_s": 1234}))
+    values = run(tmp_path, BenchSize(rounds=2, node_counts=(3,), routers=4), Console(quiet=True))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["channel_updates_per_s"] == 1234
+    assert summary["fl_final_accuracy"] == values["fl_final_accuracy"] > values["fl_baseline_accuracy"]
+    for name in ("web3compute-fl.md", "fl_accuracy.png", "fl_round_time.png", "fedavg_per_round.csv"):
+        assert (tmp_path / name).stat().st_size > 0
+    rows = (tmp_path / "fedavg_per_round.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 2  # header + 2 rounds x (onion, direct)
