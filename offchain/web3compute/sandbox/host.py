@@ -44,6 +44,8 @@ from offchain.web3compute.sandbox.protocol import (
 
 LOG = logging.getLogger(__name__)
 WORKER_MODULE = "offchain.web3compute.sandbox.worker"
+STARTUP_SECONDS = 60.0
+"""Deadline of start-up (interpreter, imports, configure, load), separate from the per-request limit."""
 MINIMAL_ENV = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -202,16 +204,18 @@ class Sandbox:
         channel = _Channel(reader, writer, [] if record else None)
         sandbox = cls(spec, limits, process, channel, workdir, bool(prefix))
         try:
-            greeting = await sandbox._exchange(None)
+            startup = max(limits.wall_seconds, STARTUP_SECONDS)
+            greeting = await sandbox._exchange(None, startup)
             sandbox.member_key = get_bytes(greeting, "member_key", 33)
             await sandbox._call(
                 "configure",
+                timeout=startup,
                 task_id=spec.task_id,
                 program_hash=spec.program_hash,
                 requester_key=spec.requester_key,
                 input_signers=list(spec.input_signers),
             )
-            await sandbox._call("load", program=program)
+            await sandbox._call("load", timeout=startup, program=program)
         except BaseException:
             await sandbox._teardown("failed to start")
             raise
