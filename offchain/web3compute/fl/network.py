@@ -38,6 +38,7 @@ class Courier:
     fmt: CellFormat = FL_CELL_FORMAT
     timeout: float = 60.0
     sent_bytes: int = field(default=0, init=False)
+    """Bytes on every link, both ways (requests and replies), of all messages sent."""
     messages: int = field(default=0, init=False)
 
     @property
@@ -56,9 +57,11 @@ class Courier:
             proxy = OnionProxy(
                 self.routers, fmt=self.fmt, local_host=local_host, account=account, timeout=self.timeout
             )
-            self.sent_bytes += self.fmt.cell_size * (self.hops + 1)
+            # Cells on the k links up to the last router, the payload to the Exit, a reply on every link.
+            forward = self.hops * self.fmt.cell_size + self.fmt.payload_size
+            self.sent_bytes += forward + (self.hops + 1) * self.fmt.reply_size
             return await proxy.send(proxy.build_circuit(exit_info, self.hops), data)
-        self.sent_bytes += self.fmt.payload_size
+        self.sent_bytes += self.fmt.payload_size + self.fmt.reply_size
         payload, reply_key = seal_request(exit_info.public_key, data, self.fmt.payload_size)
         try:
             reader, writer = await connect(exit_info.address, local_host, self.timeout)

@@ -15,7 +15,6 @@ state committing to the ciphertext hash, step 7) and ``on_destroyed`` (invalidat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,7 +30,7 @@ from offchain.web3compute.onion.endpoint import SandboxEndpoint
 from offchain.web3compute.onion.proxy import CircuitError, ExitInfo
 from offchain.web3compute.sandbox import envelope
 from offchain.web3compute.sandbox.errors import SandboxError
-from offchain.web3compute.sandbox.host import DestroyReport, Sandbox, SandboxSpec, TaskKey
+from offchain.web3compute.sandbox.host import DestroyReport, Sandbox, SandboxHost, SandboxSpec, TaskKey
 from offchain.web3compute.sandbox.limits import ResourceLimits
 
 LOG = logging.getLogger(__name__)
@@ -130,6 +129,8 @@ class _Server:
     key: KeyPair
     sandbox: Sandbox | None = None
     endpoint: SandboxEndpoint | None = None
+    sandboxes: SandboxHost = field(default_factory=lambda: SandboxHost("server"))
+    """This server's sandboxes: at most one per task."""
 
     @property
     def exit(self) -> ExitInfo:
@@ -202,8 +203,11 @@ async def run_fl_task(
     spec = SandboxSpec(task_id, prog_hash, sp.compressed_public_key, (sp.address, data_owner.address))
 
     prefix = config.host_prefix
-    global_node = _Server("global", f"{prefix}10", keys[0])
-    locals_ = [_Server(f"local{i}", f"{prefix}{11 + i}", keys[i + 1]) for i in range(config.nodes)]
+    global_node = _Server("global", f"{prefix}10", keys[0], sandboxes=SandboxHost(keys[0].address))
+    locals_ = [
+        _Server(f"local{i}", f"{prefix}{11 + i}", keys[i + 1], sandboxes=SandboxHost(keys[i + 1].address))
+        for i in range(config.nodes)
+    ]
     everyone = [global_node, *locals_]
     requester = _Requester()
     sp_endpoint = SandboxEndpoint(sp, requester.handle, host=f"{prefix}2", fmt=courier.fmt, name="SP")
@@ -232,7 +236,8 @@ async def run_fl_task(
             ).start()
         # Step 4: one sandbox per server; the task key is drawn in the global one and shared wrapped.
         sandboxes = await asyncio.gather(
-            *(Sandbox.create(spec, program, limits=config.limits) for _ in everyone), return_exceptions=True
+            *(server.sandboxes.create(spec, program, limits=config.limits) for server in everyone),
+            return_exceptions=True,
         )
         for server, sandbox in zip(everyone, sandboxes, strict=True):
             if isinstance(sandbox, BaseException):
@@ -314,9 +319,7 @@ async def run_fl_task(
         # Step 10: destroy every sandbox (also on failure) and report the keys to invalidate.
         teardown = time.perf_counter()
         for server in everyone:
-            if server.sandbox is not None and server.sandbox.alive:
-                with contextlib.suppress(SandboxError):
-                    reports.append(await server.sandbox.destroy())
+            reports.extend(await server.sandboxes.destroy_all())
             if server.endpoint is not None:
                 await server.endpoint.stop()
         await sp_endpoint.stop()

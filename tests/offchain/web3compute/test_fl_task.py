@@ -28,6 +28,7 @@ from offchain.web3compute.fl.task import (
 )
 from offchain.web3compute.onion.proxy import ExitInfo
 from offchain.web3compute.sandbox.host import DestroyReport, TaskKey
+from offchain.web3compute.sandbox.limits import ResourceLimits
 
 NODES, ROUNDS = 3, 3
 
@@ -137,3 +138,17 @@ def test_bench_smoke_writes_the_report_and_keeps_other_summary_keys(tmp_path: Pa
         assert (tmp_path / name).stat().st_size > 0
     rows = (tmp_path / "fedavg_per_round.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * 2  # header + 2 rounds x (onion, direct)
+
+
+def test_sandboxes_starved_of_memory_fail_the_task_cleanly() -> None:
+    async def main() -> None:
+        before = set(leftover_sandboxes())
+        # Here: enough address space for the runtime, too little for the program's NumPy import in round 1
+        # (elsewhere the runtime itself may not start). Either way the task fails and nothing is left.
+        starved = ResourceLimits(memory_bytes=64 << 20)
+        pattern = r"ProgramFailed: the program raised (ImportError|MemoryError)|sandbox creation failed"
+        with pytest.raises(FLTaskError, match=pattern):
+            await run_fl_task(FLConfig(nodes=3, rounds=1, limits=starved, host_prefix="127.0.9."))
+        assert set(leftover_sandboxes()) <= before
+
+    asyncio.run(main())
