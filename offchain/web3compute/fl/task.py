@@ -96,6 +96,9 @@ class FLResult:
     task_id: bytes
     program_hash: bytes
     task_key: TaskKey
+    member_keys: tuple[bytes, ...]
+    """The member sandbox keys the task key was wrapped to (admitted once, signed by the task key)."""
+    members_signature: bytes
     rounds: tuple[RoundStats, ...]
     baseline_accuracy: float
     result: bytes
@@ -116,8 +119,9 @@ class FLResult:
 
 @dataclass
 class FLHooks:
-    on_task_key: Callable[[TaskKey, Sequence[bytes]], Awaitable[None]] | None = None
-    """Called with the task key and the member sandbox keys before any data is sealed to it."""
+    on_task_key: Callable[[TaskKey, Sequence[bytes], bytes], Awaitable[None]] | None = None
+    """Called before any data is sealed to the key with the task key, the member sandboxes' keys it was
+    wrapped to, and the task key's signature over them (``sandbox.envelope.members_digest``)."""
     on_transmission: Callable[[Transmission], Awaitable[None]] | None = None
     on_destroyed: Callable[[Sequence[DestroyReport]], Awaitable[None]] | None = None
 
@@ -245,6 +249,8 @@ async def run_fl_task(
             server.sandbox = sandbox
         assert global_node.sandbox is not None
         task_key = await global_node.sandbox.new_task_key()
+        member_keys = [s.sandbox.member_key for s in locals_ if s.sandbox is not None]
+        members_signature = await global_node.sandbox.admit_members(member_keys)
         for server in locals_:
             assert server.sandbox is not None
             wrapped = await global_node.sandbox.wrap_task_key(server.sandbox.member_key)
@@ -252,7 +258,7 @@ async def run_fl_task(
             if server.sandbox.task_key != task_key:
                 raise FLTaskError(f"{server.name} holds another task key")
         if hooks.on_task_key is not None:
-            await hooks.on_task_key(task_key, [s.sandbox.member_key for s in everyone if s.sandbox])
+            await hooks.on_task_key(task_key, member_keys, members_signature)
 
         # Step 5: the SP injects the configuration and the initial model, the data owner each shard.
         initial = fedavg.zero_model(split.features, split.classes)
@@ -330,6 +336,8 @@ async def run_fl_task(
         task_id=task_id,
         program_hash=prog_hash,
         task_key=task_key,
+        member_keys=tuple(member_keys),
+        members_signature=members_signature,
         rounds=tuple(stats),
         baseline_accuracy=majority_baseline(split),
         result=result,

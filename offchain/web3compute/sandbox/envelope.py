@@ -114,3 +114,15 @@ def open_envelope(recipient: KeyPair | bytes, blob: bytes, task_id: bytes, prog_
     except CryptoError as exc:
         raise InputRejected(f"envelope signature is invalid: {exc}") from None
     return Opened(name, data, signer)
+
+
+MEMBERS_DOMAIN = b"metatrust-sandbox-members-v1"
+
+
+def members_digest(task_id: bytes, prog_hash: bytes, member_keys: list[bytes] | tuple[bytes, ...]) -> bytes:
+    """What the global sandbox signs (with the task key) when it admits the member sandboxes' keys: the
+    only keys the task private key may ever be wrapped to. Order-independent (keys sorted)."""
+    keys = sorted(ecies.parse_public_key(key) for key in member_keys)
+    return keccak256(
+        MEMBERS_DOMAIN + _check32(task_id, "task_id") + _check32(prog_hash, "program_hash") + b"".join(keys)
+    )

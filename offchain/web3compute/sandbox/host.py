@@ -266,6 +266,11 @@ class Sandbox:
         self.task_key = TaskKey(get_bytes(reply, "public_key", 33), str(reply["address"]))
         return self.task_key
 
+    async def admit_members(self, member_keys: list[bytes]) -> bytes:
+        """Fix the member sandbox keys (once); returns the task key's signature over
+        :func:`~.envelope.members_digest`, to publish with the sandbox key."""
+        return get_bytes(await self._call("admit_members", member_keys=member_keys), "signature", 65)
+
     async def wrap_task_key(self, member_key: bytes) -> bytes:
         """The task private key sealed to a member sandbox's key (opaque to the host)."""
         return get_bytes(await self._call("wrap_task_key", member_key=member_key), "wrapped")

@@ -13,7 +13,8 @@ op                        request fields                                    repl
                           ``input_signers`` (addresses)
 ``load``                  ``program``                                       ``program_hash``
 ``new_task_key``          —                                                 ``public_key``, ``address``
-``wrap_task_key``         ``member_key``                                    ``wrapped``
+``admit_members``         ``member_keys`` (once)                            ``signature`` (task key)
+``wrap_task_key``         ``member_key`` (an admitted one)                  ``wrapped``
 ``import_task_key``       ``wrapped``                                       ``public_key``, ``address``
 ``inject``                ``ciphertext`` (an envelope)                      ``name``, ``signer``
 ``run``                   —                                                 ``outputs`` (names)
@@ -37,6 +38,7 @@ OPS = (
     "configure",
     "load",
     "new_task_key",
+    "admit_members",
     "wrap_task_key",
     "import_task_key",
     "inject",

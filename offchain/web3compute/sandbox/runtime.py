@@ -24,6 +24,7 @@ from eth_utils.address import is_address, to_checksum_address
 from offchain.crypto import ecies
 from offchain.crypto.errors import CryptoError
 from offchain.crypto.keys import SECP256K1_N, KeyPair
+from offchain.crypto.signing import sign_hash
 from offchain.web3compute.sandbox import envelope
 from offchain.web3compute.sandbox.errors import (
     InputRejected,
@@ -90,6 +91,7 @@ class SandboxRuntime:
         self.requester_key = b""
         self.input_signers: frozenset[str] = frozenset()
         self._program: bytes | None = None
+        self._members: frozenset[bytes] | None = None
         self._inputs: dict[str, bytes] = {}
         self._outputs: dict[str, bytes] = {}
 
@@ -167,10 +169,34 @@ class SandboxRuntime:
         self._require("loaded")
         return self._set_task_key(Secret.generate())
 
+    def _op_admit_members(self, message: Message) -> Message:
+        """Fix, once, the member sandbox keys the task key may be wrapped to; sign the list with the task
+        key so that the chain / the SP can audit who received it (:func:`.envelope.members_digest`)."""
+        self._require("keyed")
+        if self._members is not None:
+            raise SandboxStateError("members were already admitted")
+        raw = message.get("member_keys")
+        if not isinstance(raw, list) or not raw:
+            raise ProtocolError("member_keys must be a non-empty list")
+        try:
+            keys = [ecies.parse_public_key(get_bytes({"k": item}, "k")) for item in raw]
+        except CryptoError as exc:
+            raise ProtocolError(f"member_keys: {exc}") from None
+        self._members = frozenset(keys)
+        statement = sign_hash(
+            self._task_keypair(), envelope.members_digest(self.task_id, self.program_hash, keys)
+        )
+        return ok(signature=statement)
+
     def _op_wrap_task_key(self, message: Message) -> Message:
-        """Seal the task private key to a member sandbox's key (it never leaves otherwise)."""
+        """Seal the task private key to an admitted member sandbox's key (it never leaves otherwise)."""
         self._require("keyed", "ran")
-        member = get_bytes(message, "member_key")
+        try:
+            member = ecies.parse_public_key(get_bytes(message, "member_key"))
+        except CryptoError as exc:
+            raise ProtocolError(f"member_key: {exc}") from None
+        if self._members is None or member not in self._members:
+            raise InputRejected("member_key is not an admitted member sandbox key")
         assert self._task is not None
         try:
             wrapped = ecies.encrypt(member, bytes(self._task.raw), WRAP_AAD + self.task_id)

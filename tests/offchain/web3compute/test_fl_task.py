@@ -15,6 +15,7 @@ import pytest
 
 from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import derive
+from offchain.crypto.signing import recover_hash_signer
 from offchain.web3compute.fl import program as fedavg
 from offchain.web3compute.fl.data import split_digits
 from offchain.web3compute.fl.network import Courier, local_overlay
@@ -27,6 +28,7 @@ from offchain.web3compute.fl.task import (
     run_fl_task,
 )
 from offchain.web3compute.onion.proxy import ExitInfo
+from offchain.web3compute.sandbox.envelope import members_digest
 from offchain.web3compute.sandbox.host import DestroyReport, TaskKey
 from offchain.web3compute.sandbox.limits import ResourceLimits
 
@@ -39,11 +41,14 @@ def leftover_sandboxes() -> list[str]:
 
 def test_fedavg_over_onion_circuits_beats_the_baseline() -> None:
     registered: list[TaskKey] = []
+    key_task_id = [b"\x5a" * 32]
     committed: list[Transmission] = []
     invalidated: list[Sequence[DestroyReport]] = []
 
-    async def on_task_key(key: TaskKey, members: Sequence[bytes]) -> None:
-        assert len(members) == NODES + 1
+    async def on_task_key(key: TaskKey, members: Sequence[bytes], signature: bytes) -> None:
+        assert len(members) == NODES
+        digest = members_digest(key_task_id[0], fedavg_program_hash(), list(members))
+        assert recover_hash_signer(digest, signature) == key.address
         registered.append(key)
 
     async def on_transmission(item: Transmission) -> None:
@@ -61,6 +66,7 @@ def test_fedavg_over_onion_circuits_beats_the_baseline() -> None:
                 FLConfig(nodes=NODES, rounds=ROUNDS, host_prefix="127.0.5."),
                 sp=sp,
                 courier=courier,
+                task_id=key_task_id[0],
                 hooks=FLHooks(on_task_key, on_transmission, on_destroyed),
             )
         assert result.onion
@@ -87,6 +93,8 @@ def test_fedavg_over_onion_circuits_beats_the_baseline() -> None:
         assert {t.receiver for t in result.transmissions if t.kind == "update"} == {"global"}
         # Step 4 and step 10: the key went to the hook before use; every sandbox was destroyed and zeroised.
         assert registered == [result.task_key]
+        assert result.task_id == key_task_id[0]
+        assert len(result.member_keys) == NODES
         assert len(result.destroy_reports) == NODES + 1
         assert all(r.zeroised and r.process_gone and r.directory_removed for r in result.destroy_reports)
         assert all(r.public_keys[-1] == result.task_key.public_key for r in result.destroy_reports)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from offchain.crypto.keys import derive
+from offchain.crypto.signing import recover_hash_signer
 from offchain.web3compute.sandbox import envelope
 from offchain.web3compute.sandbox.errors import (
     InputRejected,
@@ -124,6 +125,16 @@ def test_runtime_lifecycle_errors_are_named() -> None:
 def test_task_key_wrap_and_destroy_zeroises() -> None:
     global_node, member = configured(), configured()
     key = call(global_node, "new_task_key")
+    outsider = derive(b"sandbox-core", 8)  # e.g. the host's own key
+    with pytest.raises(InputRejected, match="not an admitted member"):
+        call(global_node, "wrap_task_key", member_key=outsider.compressed_public_key)
+    statement = call(global_node, "admit_members", member_keys=[member.member_key])
+    digest = envelope.members_digest(TASK, envelope.program_hash(PROGRAM), [member.member_key])
+    assert recover_hash_signer(digest, hexbytes(statement["signature"])) == key["address"]
+    with pytest.raises(SandboxStateError, match="already admitted"):
+        call(global_node, "admit_members", member_keys=[outsider.compressed_public_key])
+    with pytest.raises(InputRejected, match="not an admitted member"):
+        call(global_node, "wrap_task_key", member_key=outsider.compressed_public_key)
     wrapped = call(global_node, "wrap_task_key", member_key=member.member_key)
     # Another sandbox cannot open what was wrapped for ``member``.
     with pytest.raises(InputRejected, match="does not open"):

@@ -77,6 +77,10 @@ def test_registered_program_runs_and_the_host_sees_only_ciphertext() -> None:
         try:
             task_key = await global_sb.new_task_key()
             # Paper step 4: the task key is drawn in the global sandbox and shared only wrapped.
+            # A host cannot have the task key wrapped to a key of its own: only admitted members get it.
+            with pytest.raises(InputRejected, match="not an admitted member"):
+                await global_sb.wrap_task_key(SP.compressed_public_key)
+            await global_sb.admit_members([member.member_key])
             assert await member.import_task_key(await global_sb.wrap_task_key(member.member_key)) == task_key
             # Step 5: the data owner seals to the task key; the host passes the envelope on unopened.
             sealed_in = envelope.seal(
