@@ -82,6 +82,15 @@ bench-modexp: compile
 # RSMS (seed 002): Table II/III and per-protocol costs, then the reliability study (Figs. 5-7).
 bench-resource-auth: setup
 	$(BIN)/metatrust bench resource-auth
+
+# FedAvg in computing sandboxes over onion circuits (seed 004): accuracy and time per round.
+.PHONY: bench-web3compute-fl
+bench-web3compute-fl: setup
+	$(BIN)/metatrust bench web3compute-fl
+
+# RSMS (seed 002) reliability study, Figs. 5-7 (the integrator folds it into bench-resource-auth).
+.PHONY: bench-resource-auth-reliability
+bench-resource-auth-reliability: setup
 	$(BIN)/metatrust bench resource-auth-reliability
 
 clean:

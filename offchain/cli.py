@@ -22,6 +22,7 @@ from offchain.modexp.cli import app as modexp_app
 from offchain.outsourcing.cli import outsource_command
 from offchain.resource_auth.cli import bench_resource_auth
 from offchain.resource_auth.cli_reliability import bench_reliability
+from offchain.web3compute.fl.cli import bench as bench_web3compute_fl
 from offchain.web3compute.onion.cli import bench as bench_web3compute_onion
 
 app = typer.Typer(
@@ -141,6 +142,7 @@ def bench_platform(
 
 
 bench_app.command("web3compute-onion")(bench_web3compute_onion)
+bench_app.command("web3compute-fl")(bench_web3compute_fl)
 
 bench_app.command("resource-auth-reliability")(bench_reliability)
 
