@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IReputation: what the MetaAICM system contracts need from the Reputation Contract (RC)
+/// @notice Seed 001 (MetaAICM), §4.5.3. Reputation is a signed fixed-point number with 18 decimals
+///         (`1e18` = 1.0); it starts at 0 and may go negative.
+interface IReputation {
+    /// @notice The avatar's reputation r_i (fixed point, 1e18 = 1.0).
+    function reputationOf(address avatar) external view returns (int256);
+
+    /// @notice One participation instance of `avatar` (P_i += 1); `counterparty` (or zero for none) joins
+    ///         the set of unique avatars it interacted with (A_i), and the other way round.
+    function recordParticipation(address avatar, address counterparty) external;
+
+    /// @notice Both avatars participate once (buyer and seller of one purchase) and have interacted.
+    function recordInteraction(address a, address b) external;
+
+    /// @notice Reward event: r_i += A_i / P_i. Returns the increment.
+    function reward(address avatar) external returns (int256 delta);
+
+    /// @notice Penalty event: r_i -= 1.
+    function penalize(address avatar) external;
+}
