@@ -179,15 +179,18 @@ def deploy_aicm(
         config.rating_penalty_threshold,
         config.faithful_stage2,
     )
+    members = list(config.committee) or [deployer.address]
+    committee = deployer.deploy(project.CommitteeSet, admin, members)
+    mlc = deployer.deploy(project.MLC, token.address, rc.address, committee.address)
     writer = rc.WRITER_ROLE()
-    for system in (mpc,):
+    for system in (mpc, mlc):
         rc.grantRole(writer, system.address, sender=deployer)
     if str(admin).lower() != str(deployer.address).lower():
         rc.grantRole(rc.DEFAULT_ADMIN_ROLE(), admin, sender=deployer)
         rc.renounceRole(rc.DEFAULT_ADMIN_ROLE(), deployer.address, sender=deployer)
     provider = chain.provider
     deployment = Deployment(network=provider.network.name, chain_id=int(provider.chain_id))
-    for name, instance in (("RC", rc), ("MPC", mpc)):
+    for name, instance in (("RC", rc), ("MPC", mpc), ("CommitteeSet", committee), ("MLC", mlc)):
         deployment.contracts[name] = instance
         deployment.records[name] = _record(instance)
     return deployment
