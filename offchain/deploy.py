@@ -154,6 +154,10 @@ class AicmConfig:
     rating_penalty_threshold: int = 3  # thesis: ratings <= 3 penalise the seller
     faithful_stage2: bool = False  # True: the thesis's literal (erroneous) stage 2
     committee: tuple[str, ...] = ()  # initial model-evaluation committee (defaults to the deployer)
+    oracle_stake: int = 100 * TOKEN_UNIT  # stake an oracle node deposits
+    oracle_vote_reward: int = 10 * TOKEN_UNIT  # paid per majority vote from the reward pool
+    oracle_deduction: int = 20 * TOKEN_UNIT  # taken from the stake per minority vote
+    oracle_vote_window: int = 3_600  # T_vote
     admin: str | None = None  # admin of RC and of the committee set; defaults to the deployer
 
 
@@ -182,15 +186,36 @@ def deploy_aicm(
     members = list(config.committee) or [deployer.address]
     committee = deployer.deploy(project.CommitteeSet, admin, members)
     mlc = deployer.deploy(project.MLC, token.address, rc.address, committee.address)
+    oracles = deployer.deploy(
+        project.OracleManager,
+        deployer.address,
+        token.address,
+        config.oracle_stake,
+        config.oracle_vote_reward,
+        config.oracle_deduction,
+        config.oracle_vote_window,
+    )
+    dc = deployer.deploy(project.DC, token.address, rc.address, oracles.address)
+    oracles.grantRole(oracles.OPENER_ROLE(), dc.address, sender=deployer)
     writer = rc.WRITER_ROLE()
-    for system in (mpc, mlc):
+    for system in (mpc, mlc, dc):
         rc.grantRole(writer, system.address, sender=deployer)
     if str(admin).lower() != str(deployer.address).lower():
         rc.grantRole(rc.DEFAULT_ADMIN_ROLE(), admin, sender=deployer)
         rc.renounceRole(rc.DEFAULT_ADMIN_ROLE(), deployer.address, sender=deployer)
+        oracles.grantRole(oracles.DEFAULT_ADMIN_ROLE(), admin, sender=deployer)
+        oracles.renounceRole(oracles.DEFAULT_ADMIN_ROLE(), deployer.address, sender=deployer)
     provider = chain.provider
     deployment = Deployment(network=provider.network.name, chain_id=int(provider.chain_id))
-    for name, instance in (("RC", rc), ("MPC", mpc), ("CommitteeSet", committee), ("MLC", mlc)):
+    contracts = {
+        "RC": rc,
+        "MPC": mpc,
+        "CommitteeSet": committee,
+        "MLC": mlc,
+        "OracleManager": oracles,
+        "DC": dc,
+    }
+    for name, instance in contracts.items():
         deployment.contracts[name] = instance
         deployment.records[name] = _record(instance)
     return deployment
