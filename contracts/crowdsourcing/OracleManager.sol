@@ -176,7 +176,7 @@ contract OracleManager is AccessControl, ReentrancyGuardTransient {
         Ticket storage ticket = _existingTicket(ticketId);
         if (ticket.resolved) revert AlreadyResolved(ticketId);
         address[] storage voters = _voters[ticketId];
-        bool everyone = voters.length >= _oracleCount;
+        bool everyone = voters.length != 0 && voters.length >= _oracleCount;
         if (!everyone && block.timestamp <= uint256(ticket.openedAt) + voteWindow) revert VotingOpen(ticketId);
         bool qualified = ticket.votesFor > ticket.votesAgainst;
         ticket.resolved = true;

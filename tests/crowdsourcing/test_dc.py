@@ -539,6 +539,22 @@ def test_oracle_votes_and_ties(
         om.open(sender=requester)
 
 
+def test_a_ticket_without_oracles_waits_for_the_window(
+    dc: Any, om: Any, token: Any, chain: Any, requester: Any, requester_key: Any, workers: list[Any]
+) -> None:
+    """With no registered oracle (so no vote), the ticket cannot be closed at once as "not qualified"."""
+    task_id, entries = disputed_task(dc, token, chain, requester, requester_key, workers)
+    ticket = int(
+        dc.dispute(task_id, 1, entries[1].url, entries[1].secret, sender=workers[1]).events[-1].ticketId
+    )
+    with ape.reverts(om.VotingOpen):
+        om.resolve(ticket, sender=requester)
+    chain.pending_timestamp += HOUR + 1
+    tx = om.resolve(ticket, sender=requester)
+    assert om.TicketResolved(ticket, False, 0, 0) in tx.events
+    assert dc.getSubmissions(task_id)[1].mark == LOST
+
+
 def test_oracle_constructor_rejects_bad_config(project: Any, deployer: Any, token: Any) -> None:
     with ape.reverts(project.OracleManager.ZeroAddress):
         deployer.deploy(project.OracleManager, ZERO, token, STAKE, VOTE_REWARD, DEDUCTION, HOUR)
