@@ -7,8 +7,11 @@ pragma solidity ^0.8.24;
 ///         reputation-elected `CommitteeManager` (Algorithm 4.3) plugs in behind the same interface.
 interface ICommittee {
     /// @notice Whether `account` currently sits on the committee.
+    /// @param account The address.
+    /// @return True for a member.
     function isMember(address account) external view returns (bool);
 
     /// @notice The current number of committee members.
+    /// @return The count.
     function memberCount() external view returns (uint256);
 }

@@ -9,6 +9,8 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 /// @notice A contract whose disputes the oracle network decides.
 interface IDisputeTarget {
     /// @notice Called once per ticket with the majority decision.
+    /// @param ticketId The ticket the target opened.
+    /// @param qualified The majority's decision.
     function onDisputeResolved(uint256 ticketId, bool qualified) external;
 }
 
