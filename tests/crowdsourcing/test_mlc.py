@@ -4,12 +4,14 @@ exact balances (S1, S3). Also the stand-in committee set (`CommitteeSet`)."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import ape
 import pytest
 from eth_hash.auto import keccak
 
+from offchain.crowdsourcing import rules
 from offchain.deploy import AicmConfig, deploy_aicm
 
 ONE = 10**18
@@ -402,6 +404,44 @@ def test_best_model_gets_half_and_qualified_others_share_the_rest(
     assert [rc.reputationOf(w) for w in everyone] == [ONE, -ONE, ONE, ONE]
     with ape.reverts(mlc.WrongStatus):
         mlc.finalize(task_id, sender=workers[1])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_settlement_matches_the_python_rules(
+    mlc: Any,
+    rc: Any,
+    token: Any,
+    chain: Any,
+    requester: Any,
+    workers: list[Any],
+    members: list[Any],
+    seed: int,
+) -> None:
+    """Random instances: balances, medians and reputation equal `offchain.crowdsourcing.rules`."""
+    rng = random.Random(seed)
+    everyone = [*workers, ape.accounts.test_accounts[9]]
+    reward = rng.randrange(10**18, 10**21)
+    task_id = evaluating(mlc, token, chain, requester, everyone, reward=reward)
+    reporters = members[: rng.choice([2, 3])]
+    reports = [
+        [
+            rng.randrange(0, SCALE + 1) if rng.random() < 0.4 else rng.randrange(800_000, 960_000)
+            for _ in everyone
+        ]
+        for _ in reporters
+    ]
+    for member, report in zip(reporters, reports, strict=True):
+        mlc.submitScores(task_id, report, sender=member)
+    if len(reporters) < len(members):
+        chain.pending_timestamp += HOUR + 1
+    expected = rules.settle_scored(reward, reports, TAU)
+    assert tuple(mlc.medianScores(task_id)) == expected.medians
+    before = balances(token, [*everyone, requester])
+    mlc.finalize(task_id, sender=requester)
+    gained = [a - b for a, b in zip(balances(token, [*everyone, requester]), before, strict=True)]
+    assert gained == [*expected.payouts, expected.requester_refund]
+    assert mlc.getTask(task_id).bestIndex == expected.best
+    assert [rc.reputationOf(w) for w in everyone] == [ONE if up else -ONE for up in expected.rewarded]
 
 
 def test_without_qualified_others_the_rest_returns_to_the_requester(
