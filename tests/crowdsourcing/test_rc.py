@@ -178,3 +178,19 @@ def test_view_gas(rc: Any, measure_view: Any, accounts: Any) -> None:
         ("supportsInterface", (b"\x01\xff\xc9\xa7",)),
     ]:
         assert measure_view(rc, function, *args) > 21_000
+
+
+def test_reward_shrinks_with_frequency_not_grows(rc: Any, system: Any, accounts: Any) -> None:
+    """Spec §7 A20: the thesis says rewards are "directly proportional to the diversity and frequency of
+    positive contributions", but A_i/P_i falls as participations with the same avatars pile up. The
+    formula is implemented as written; this test documents that the claim holds for diversity only."""
+    loyal, diverse = accounts[5], accounts[6]
+    partners = [accounts[7], accounts[8], accounts[9]]
+    deltas_loyal, deltas_diverse = [], []
+    for round_ in range(3):
+        rc.recordParticipation(loyal, partners[0], sender=system)
+        deltas_loyal.append(rc.reward(loyal, sender=system).return_value)
+        rc.recordParticipation(diverse, partners[round_], sender=system)
+        deltas_diverse.append(rc.reward(diverse, sender=system).return_value)
+    assert deltas_loyal == [ONE, ONE // 2, ONE // 3]  # more frequency, smaller reward
+    assert deltas_diverse == [ONE, ONE, ONE]  # more diversity keeps it at 1
