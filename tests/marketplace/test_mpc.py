@@ -16,6 +16,7 @@ from eth_hash.auto import keccak
 
 from offchain.crypto import ecies_lite
 from offchain.deploy import AicmConfig, deploy_aicm
+from offchain.marketplace import rules as market_rules
 
 ONE = 10**18
 PRICE = 250 * ONE
@@ -330,8 +331,36 @@ def test_finalize_pays_the_seller_after_the_window(
 # -------------------------------------------------------------------------------- disputes (S2, S7)
 
 
-def settle(mpc: Any, buyer: Any, purchase_id: int, url: bytes, secret: int, ct: ecies_lite.Ciphertext) -> Any:
-    return mpc.dispute(purchase_id, url, secret, ct.ephemeral_x, ct.ephemeral_y, sender=buyer)
+def settle(
+    mpc: Any,
+    buyer: Any,
+    purchase_id: int,
+    url: bytes,
+    secret: int,
+    ct: ecies_lite.Ciphertext,
+    key: BuyerKey | None = None,
+    delivered: ecies_lite.Ciphertext | None = None,
+) -> Any:
+    """Dispute; with the purchase key given, first predict the outcome with the Python rules and check the
+    contract's decision against it."""
+    predicted = None
+    if key is not None:
+        delivered = delivered or ct
+        product = mpc.getProduct(mpc.getPurchase(purchase_id).productId)
+        predicted = market_rules.judge(
+            url,
+            secret,
+            (key.x, key.y),
+            delivered,
+            bytes(mpc.encryptionContext(purchase_id)),
+            bytes(product.urlHash),
+            faithful_stage2=mpc.faithfulStage2(),
+            claimed_ephemeral=(ct.ephemeral_x, ct.ephemeral_y),
+        )
+    tx = mpc.dispute(purchase_id, url, secret, ct.ephemeral_x, ct.ephemeral_y, sender=buyer)
+    if predicted is not None:
+        assert tx.events.filter(mpc.DisputeResolved)[0].outcome == int(predicted)
+    return tx
 
 
 def test_seller_cannot_deliver_a_wrong_reference_and_get_paid(
@@ -344,7 +373,7 @@ def test_seller_cannot_deliver_a_wrong_reference_and_get_paid(
     decrypted = ecies_lite.decrypt(key.secret, ct, context)
     assert decrypted == OTHER_URL
     before_buyer, before_seller = token.balanceOf(buyer), token.balanceOf(seller)
-    tx = settle(mpc, buyer, purchase_id, decrypted, key.secret, ct)
+    tx = settle(mpc, buyer, purchase_id, decrypted, key.secret, ct, key)
     assert mpc.DisputeResolved(purchase_id, URL_MODIFIED, buyer, PRICE) in tx.events
     assert token.balanceOf(buyer) == before_buyer + PRICE
     assert token.balanceOf(seller) == before_seller
@@ -367,7 +396,7 @@ def test_garbage_ciphertext_is_refunded(mpc: Any, rc: Any, token: Any, seller: A
     mpc.deliver(purchase_id, junk.ephemeral_x, junk.ephemeral_y, junk.body, sender=seller)
     decrypted = ecies_lite.decrypt(key.secret, junk, bytes(mpc.encryptionContext(purchase_id)))
     before = token.balanceOf(buyer)
-    tx = settle(mpc, buyer, purchase_id, decrypted, key.secret, junk)
+    tx = settle(mpc, buyer, purchase_id, decrypted, key.secret, junk, key)
     assert mpc.DisputeResolved(purchase_id, URL_MODIFIED, buyer, PRICE) in tx.events
     assert token.balanceOf(buyer) == before + PRICE
     assert rc.reputationOf(seller) == -ONE
@@ -379,7 +408,7 @@ def test_buyer_cannot_dispute_a_correct_delivery_and_get_refunded(
     """S2 branch 3: correct delivery, the buyer disputes with the true URL: seller paid, buyer -1."""
     _, purchase_id, key, ct = sold(mpc, token, seller, buyer)
     before_buyer, before_seller = token.balanceOf(buyer), token.balanceOf(seller)
-    tx = settle(mpc, buyer, purchase_id, URL, key.secret, ct)
+    tx = settle(mpc, buyer, purchase_id, URL, key.secret, ct, key)
     assert mpc.DisputeResolved(purchase_id, NO_DISCREPANCY, seller, PRICE) in tx.events
     assert token.balanceOf(seller) == before_seller + PRICE
     assert token.balanceOf(buyer) == before_buyer
@@ -403,7 +432,7 @@ def test_buyer_lying_about_the_delivery_pays_the_seller(
         other = ecies_lite.encrypt(key.public, URL, bytes(mpc.encryptionContext(purchase_id)))
         claimed = ecies_lite.Ciphertext(other.ephemeral_x, other.ephemeral_y, ct.body)
     before_seller = token.balanceOf(seller)
-    tx = settle(mpc, buyer, purchase_id, url, secret, claimed)
+    tx = settle(mpc, buyer, purchase_id, url, secret, claimed, key, delivered=ct)
     assert mpc.DisputeResolved(purchase_id, BUYER_LIED, seller, PRICE) in tx.events
     assert token.balanceOf(seller) == before_seller + PRICE
     assert rc.reputationOf(buyer) == -ONE
@@ -442,7 +471,7 @@ def test_frivolous_disputes_drain_the_attacker(
     rounds = 3
     for _ in range(rounds):
         _, purchase_id, key, ct = sold(mpc, token, seller, stranger)
-        settle(mpc, stranger, purchase_id, OTHER_URL, key.secret, ct)
+        settle(mpc, stranger, purchase_id, OTHER_URL, key.secret, ct, key)
     assert token.balanceOf(stranger) == start - rounds * PRICE
     assert rc.reputationOf(stranger) == -rounds * ONE
 
@@ -457,7 +486,7 @@ def test_faithful_stage2_refunds_even_correct_deliveries(
     assert market.faithfulStage2()
     _, purchase_id, key, ct = sold(market, token, seller, buyer)
     before = token.balanceOf(buyer)
-    tx = settle(market, buyer, purchase_id, URL, key.secret, ct)
+    tx = settle(market, buyer, purchase_id, URL, key.secret, ct, key)
     assert market.DisputeResolved(purchase_id, URL_MODIFIED, buyer, PRICE) in tx.events
     assert token.balanceOf(buyer) == before + PRICE
     assert reputation.reputationOf(seller) == -ONE
