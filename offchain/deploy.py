@@ -181,3 +181,88 @@ def rpc_url() -> str | None:
 
     uri = getattr(chain.provider, "http_uri", None) or getattr(chain.provider, "uri", None)
     return str(uri) if uri else None
+
+
+# ---------------------------------------------------------------------------------------- MetaAICM (seed 001)
+
+#: 1.0 reputation in RC's fixed point.
+REPUTATION_ONE = 10**18
+
+
+@dataclass
+class AicmConfig:
+    """Deployment parameters of the MetaAICM contracts (seed 001). Windows are in seconds; the thesis gives
+    none of them, so these are our defaults (spec §7 A1, A15, A21)."""
+
+    fulfil_window: int = 3_600  # T_fulfil: a seller delivers within an hour
+    challenge_window: int = 3_600  # t_chal
+    min_seller_reputation: int = -5 * REPUTATION_ONE  # R_min for listing
+    rating_reward_threshold: int = 8  # thesis: ratings >= 8 reward the seller
+    rating_penalty_threshold: int = 3  # thesis: ratings <= 3 penalise the seller
+    faithful_stage2: bool = False  # True: the thesis's literal (erroneous) stage 2
+    committee: tuple[str, ...] = ()  # initial model-evaluation committee (defaults to the deployer)
+    oracle_stake: int = 100 * TOKEN_UNIT  # stake an oracle node deposits
+    oracle_vote_reward: int = 10 * TOKEN_UNIT  # paid per majority vote from the reward pool
+    oracle_deduction: int = 20 * TOKEN_UNIT  # taken from the stake per minority vote
+    oracle_vote_window: int = 3_600  # T_vote
+    admin: str | None = None  # admin of RC and of the committee set; defaults to the deployer
+
+
+def deploy_aicm(
+    project: Any, deployer: Any, platform: Deployment, config: AicmConfig | None = None
+) -> Deployment:
+    """Deploy the MetaAICM contracts on top of ``platform`` (MetaCoin): RC, then the system contracts, and
+    grant them RC's WRITER_ROLE. Returns a deployment holding only the new contracts."""
+    from ape import chain
+
+    config = config or AicmConfig()
+    admin = config.admin or deployer.address
+    token = platform.contracts["MetaCoin"]
+    rc = deployer.deploy(project.RC, deployer.address)
+    mpc = deployer.deploy(
+        project.MPC,
+        token.address,
+        rc.address,
+        config.fulfil_window,
+        config.challenge_window,
+        config.min_seller_reputation,
+        config.rating_reward_threshold,
+        config.rating_penalty_threshold,
+        config.faithful_stage2,
+    )
+    members = list(config.committee) or [deployer.address]
+    committee = deployer.deploy(project.CommitteeSet, admin, members)
+    mlc = deployer.deploy(project.MLC, token.address, rc.address, committee.address)
+    oracles = deployer.deploy(
+        project.OracleManager,
+        deployer.address,
+        token.address,
+        config.oracle_stake,
+        config.oracle_vote_reward,
+        config.oracle_deduction,
+        config.oracle_vote_window,
+    )
+    dc = deployer.deploy(project.DC, token.address, rc.address, oracles.address)
+    oracles.grantRole(oracles.OPENER_ROLE(), dc.address, sender=deployer)
+    writer = rc.WRITER_ROLE()
+    for system in (mpc, mlc, dc):
+        rc.grantRole(writer, system.address, sender=deployer)
+    if str(admin).lower() != str(deployer.address).lower():
+        rc.grantRole(rc.DEFAULT_ADMIN_ROLE(), admin, sender=deployer)
+        rc.renounceRole(rc.DEFAULT_ADMIN_ROLE(), deployer.address, sender=deployer)
+        oracles.grantRole(oracles.DEFAULT_ADMIN_ROLE(), admin, sender=deployer)
+        oracles.renounceRole(oracles.DEFAULT_ADMIN_ROLE(), deployer.address, sender=deployer)
+    provider = chain.provider
+    deployment = Deployment(network=provider.network.name, chain_id=int(provider.chain_id))
+    contracts = {
+        "RC": rc,
+        "MPC": mpc,
+        "CommitteeSet": committee,
+        "MLC": mlc,
+        "OracleManager": oracles,
+        "DC": dc,
+    }
+    for name, instance in contracts.items():
+        deployment.contracts[name] = instance
+        deployment.records[name] = _record(instance)
+    return deployment
