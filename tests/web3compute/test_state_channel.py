@@ -8,7 +8,6 @@ from typing import Any
 
 import ape
 import pytest
-from ape_ethereum.trace import Trace
 
 from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import KeyPair, from_private_key
@@ -21,11 +20,12 @@ from offchain.web3compute.state import (
     sign_state,
     sorted_parties,
 )
+from offchain.web3compute.tasks import task_id_of
 
 UNIT = 10**18
 PERIOD = 600  # challenge period (s)
 WINDOW = 300  # join window (s)
-TASK = keccak256(b"task-1")
+TASK = task_id_of(1)  # the module's running task (fixture ``task``): star of accounts 6 (global), 7, 8
 DEPOSIT_A, DEPOSIT_B = 40 * UNIT, 60 * UNIT
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -33,13 +33,6 @@ ZERO = "0x0000000000000000000000000000000000000000"
 RAIDEN_LIFECYCLE = 110_848 + 2 * 53_475 + 93_951 + 83_636
 COOPERATIVE_TARGET = 200_000
 DISPUTE_TARGET = 300_000
-
-
-@pytest.fixture(autouse=True)
-def _no_revert_trace_printing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ape prints the call trace of every reverted transaction through rich, which parses the raw bytes of
-    bytes32 error arguments as markup and crashes when a channel id happens to contain ``[/``."""
-    monkeypatch.setattr(Trace, "show", lambda self, *args, **kwargs: None)
 
 
 @dataclass
@@ -53,8 +46,15 @@ class Pair:
 
 
 @pytest.fixture(scope="module")
-def manager(project: Any, deployer: Any, token: Any) -> Any:
-    return deployer.deploy(project.StateChannelManager, token.address, ZERO, PERIOD, WINDOW)
+def task(start_task: Any) -> bytes:
+    task_id = start_task()
+    assert task_id == TASK
+    return task_id
+
+
+@pytest.fixture(scope="module")
+def manager(project: Any, deployer: Any, token: Any, task_manager: Any, task: bytes) -> Any:
+    return deployer.deploy(project.StateChannelManager, token.address, task_manager.address, PERIOD, WINDOW)
 
 
 @pytest.fixture(scope="module")
@@ -217,8 +217,23 @@ def test_open_rejects_bad_counterparties_oversized_deposits_and_duplicates(
         manager.open(TASK, pair.b.address, 0, sender=pair.a)
     with ape.reverts(manager.ChannelExists, channelId=cid, status=OPENING):
         manager.open(TASK, pair.a.address, 0, sender=pair.b)
-    # Another task is another channel.
-    manager.open(keccak256(b"task-2"), pair.b.address, 0, sender=pair.a)
+
+
+def test_only_the_tasks_star_edges_may_open(
+    manager: Any, pair: Pair, accounts: Any, task_manager: Any, actors: Any
+) -> None:
+    global_node, local_1, local_2, storage = accounts[6], accounts[7], accounts[8], accounts[9]
+    a, b = sorted_parties(local_1.address, local_2.address)
+    with ape.reverts(manager.NotTaskMembers, taskId=TASK, partyA=a, partyB=b):
+        manager.open(TASK, local_2.address, 0, sender=local_1)  # local <-> local: not an edge of the star
+    a, b = sorted_parties(global_node.address, storage.address)
+    with ape.reverts(manager.NotTaskMembers, taskId=TASK, partyA=a, partyB=b):
+        manager.open(TASK, storage.address, 0, sender=global_node)  # storage servers open no channels
+    unknown = task_id_of(99)
+    a, b = sorted_parties(global_node.address, local_1.address)
+    with ape.reverts(manager.NotTaskMembers, taskId=unknown, partyA=a, partyB=b):
+        manager.open(unknown, local_1.address, 0, sender=global_node)
+    manager.open(TASK, global_node.address, 0, sender=local_2)  # the edge local_2 <-> global
 
 
 def test_join_requires_an_opening_channel_and_the_other_party(
@@ -272,8 +287,8 @@ def test_cooperative_lifecycle_pays_out_records_and_meets_the_gas_target(
     manager: Any, domain: ChannelDomain, pair: Pair, token: Any, accounts: Any, gas_log: Any
 ) -> None:
     # Another channel escrows first: the steady state of a manager in use (its token balance is not 0).
-    third = accounts[8]
-    manager.open(TASK, third.address, UNIT, sender=pair.a)
+    global_node, third = accounts[6], accounts[8]
+    manager.open(TASK, third.address, UNIT, sender=global_node)
     before_a, before_b = token.balanceOf(pair.a), token.balanceOf(pair.b)
     receipts = open_channel(manager, pair)
     final = finalise(states(domain, pair, 5)[-1])
