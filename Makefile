@@ -72,5 +72,9 @@ gas: compile
 bench: compile
 	$(BIN)/metatrust bench platform
 
+.PHONY: bench-web3compute
+bench-web3compute: compile
+	$(BIN)/metatrust bench web3compute-channel
+
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

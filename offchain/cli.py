@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from offchain.web3compute import cli as web3compute_cli
+
 app = typer.Typer(
     no_args_is_help=True, help="metatrust: trustworthy metaverse and edge computing on EVM chains"
 )
@@ -131,6 +133,8 @@ def bench_platform(
         table.add_row(key, f"{value:,.3f}" if value < 100 else f"{value:,.0f}")
     console.print(table)
 
+
+bench_app.command("web3compute-channel")(web3compute_cli.bench_channel)
 
 # ---------------------------------------------------------------------------------------- agents
 

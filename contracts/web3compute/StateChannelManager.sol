@@ -56,7 +56,7 @@ contract StateChannelManager is EIP712, ReentrancyGuardTransient {
         // slot 0
         uint96 depositA; // escrow of partyA (the lower address)
         uint96 depositB; // escrow of partyB
-        uint40 deadline; // Opening: when the opener may cancel; Closing: end of the challenge period
+        uint40 deadline; // Opening/Open: when the opener may cancel (meaningless once open); Closing: end of challenge
         Status status;
         bool openedByB; // which party opened (the other must join)
         // slot 1
@@ -103,14 +103,13 @@ contract StateChannelManager is EIP712, ReentrancyGuardTransient {
     error ChallengePeriodRunning(bytes32 channelId, uint256 deadline);
     error UnknownState(bytes32 channelId, bytes32 stateHash);
 
-    /// @notice `opener` opened the channel and escrowed `deposit`; the other party may join until `joinBy`
-    ///         (after which the opener may cancel).
+    /// @notice `opener` opened the channel with `counterparty` and escrowed `deposit`; the counterparty may
+    ///         join until `joinBy` (after which the opener may cancel). partyA is the lower of the two.
     event ChannelOpened(
         bytes32 indexed channelId,
         bytes32 indexed taskId,
         address indexed opener,
-        address partyA,
-        address partyB,
+        address counterparty,
         uint256 deposit,
         uint256 joinBy
     );
@@ -183,7 +182,7 @@ contract StateChannelManager is EIP712, ReentrancyGuardTransient {
         channel.deadline = uint40(joinBy);
         if (openerIsB) channel.depositB = uint96(deposit);
         else channel.depositA = uint96(deposit);
-        emit ChannelOpened(channelId, taskId, msg.sender, a, b, deposit, joinBy);
+        emit ChannelOpened(channelId, taskId, msg.sender, counterparty, deposit, joinBy);
 
         if (deposit != 0) token.safeTransferFrom(msg.sender, address(this), deposit);
     }
@@ -202,7 +201,6 @@ contract StateChannelManager is EIP712, ReentrancyGuardTransient {
         if (joinerIsB == channel.openedByB) revert NotJoiner(channelId, msg.sender);
 
         channel.status = Status.Open;
-        channel.deadline = 0;
         if (joinerIsB) channel.depositB = uint96(deposit);
         else channel.depositA = uint96(deposit);
         emit ChannelJoined(channelId, msg.sender, deposit);
@@ -395,10 +393,7 @@ contract StateChannelManager is EIP712, ReentrancyGuardTransient {
         bool cooperative,
         bytes32 recordHash
     ) private {
-        channel.status = Status.Closed;
-        channel.depositA = 0;
-        channel.depositB = 0;
-        channel.deadline = 0;
+        channel.status = Status.Closed; // the deposits stay readable as history; the status is the tombstone
         if (recordHash != bytes32(0) && channel.stateHash != recordHash) {
             channel.stateHash = recordHash;
             channel.nonce = state.nonce;

@@ -19,18 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_utils.address import to_checksum_address
+from eth_utils.address import to_canonical_address, to_checksum_address
 
-from offchain.crypto.errors import SignatureError
 from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import KeyPair
-from offchain.crypto.signing import recover_hash_signer
+from offchain.crypto.signing import DigestSigner, is_hash_signer
 from offchain.web3compute.state import (
     ChannelDomain,
     ChannelState,
     MalformedState,
-    next_transcript,
-    sign_state,
+    next_transcript_raw,
     sorted_parties,
     state_digest,
 )
@@ -111,6 +109,7 @@ class Proposal:
     state: ChannelState
     signature: bytes
     ciphertext_hash: bytes | None
+    digest: bytes  # the EIP-712 digest that was signed
 
 
 class ChannelParty:
@@ -135,6 +134,9 @@ class ChannelParty:
         self.is_a = me.address == info.party_a
         self.counterparty = info.party_b if self.is_a else info.party_a
         self._separator = info.domain.separator
+        self._signer = DigestSigner(me)
+        self._me_raw = to_canonical_address(me.address)
+        self._counterparty_raw = to_canonical_address(self.counterparty)
         self._pending: list[Proposal] = []
 
     @classmethod
@@ -191,8 +193,8 @@ class ChannelParty:
             else:
                 digest = keccak256(ciphertext)
                 index = current.msg_count + 1
-                transcript = next_transcript(
-                    current.transcript_hash, digest, self.me.address, self.counterparty, index
+                transcript = next_transcript_raw(
+                    current.transcript_hash, digest, self._me_raw, self._counterparty_raw, index
                 )
                 state = current.advance(transcript_hash=transcript, messages=1, balance_a=new_a)
         except MalformedState as exc:
@@ -209,8 +211,9 @@ class ChannelParty:
             raise ChannelError("bad-state", str(exc)) from exc
         return self._sign_pending(state, None)
 
-    def _sign_pending(self, state: ChannelState, digest: bytes | None) -> Proposal:
-        proposal = Proposal(state, sign_state(self.me, self._separator, state), digest)
+    def _sign_pending(self, state: ChannelState, payload_hash: bytes | None) -> Proposal:
+        digest = state_digest(self._separator, state)
+        proposal = Proposal(state, self._signer.sign(digest), payload_hash, digest)
         self._pending.append(proposal)
         return proposal
 
@@ -226,7 +229,8 @@ class ChannelParty:
         for proposal, (state, counter_signature) in zip(self._pending, answers, strict=False):
             if proposal.state != state:
                 raise ChannelError("no-such-proposal", "this state is not my pending proposal")
-            self._check_signer(state, counter_signature, self.counterparty)
+            if not is_hash_signer(proposal.digest, counter_signature, self.counterparty):
+                raise ChannelError("bad-signature", f"the state is not signed by {self.counterparty}", 401)
             signed = self._signed(state, proposal.signature, counter_signature)
         assert signed is not None
         self.store.save(signed)
@@ -257,8 +261,8 @@ class ChannelParty:
         mine: list[bytes] = []
         last: SignedState | None = None
         for state, signature, ciphertext in proposals:
-            self._check_next(current, state, signature, ciphertext)
-            my_signature = sign_state(self.me, self._separator, state)
+            digest = self._check_next(current, state, signature, ciphertext)
+            my_signature = self._signer.sign(digest)
             mine.append(my_signature)
             last = self._signed(state, my_signature, signature)
             current = state
@@ -268,7 +272,8 @@ class ChannelParty:
 
     def _check_next(
         self, current: ChannelState, state: ChannelState, signature: bytes, ciphertext: bytes | None
-    ) -> None:
+    ) -> bytes:
+        """Every check of a proposal following ``current``; returns the state's digest."""
         if state.channel_id != self.channel_id or state.task_id != self.info.task_id:
             raise ChannelError("wrong-channel", "the state is for another channel or task")
         if current.is_final:
@@ -284,14 +289,17 @@ class ChannelParty:
                 raise ChannelError("bad-transcript", "no payload, yet the transcript changed")
         else:
             index = current.msg_count + 1
-            expected = next_transcript(
-                current.transcript_hash, keccak256(ciphertext), self.counterparty, self.me.address, index
+            expected = next_transcript_raw(
+                current.transcript_hash, keccak256(ciphertext), self._counterparty_raw, self._me_raw, index
             )
             if state.msg_count != index or state.transcript_hash != expected:
                 raise ChannelError("bad-transcript", "the transcript does not commit to the payload received")
         if not state.is_final and state.result_hash != current.result_hash:
             raise ChannelError("bad-state", "only the final state may set the result hash")
-        self._check_signer(state, signature, self.counterparty)
+        digest = state_digest(self._separator, state)
+        if not is_hash_signer(digest, signature, self.counterparty):
+            raise ChannelError("bad-signature", f"the state is not signed by {self.counterparty}", 401)
+        return digest
 
     # ------------------------------------------------------------------ helpers
 
@@ -299,14 +307,7 @@ class ChannelParty:
         """The two signatures of ``state`` in the contract's order (partyA, partyB)."""
         return SignedState(state, mine, theirs) if self.is_a else SignedState(state, theirs, mine)
 
-    def _check_signer(self, state: ChannelState, signature: bytes, expected: str) -> None:
-        if not state_signer_is(self._separator, state, signature, expected):
-            raise ChannelError("bad-signature", f"the state is not signed by {expected}", 401)
-
 
 def state_signer_is(separator: bytes, state: ChannelState, signature: bytes, expected: str) -> bool:
     """Whether ``signature`` over ``state`` recovers to ``expected`` (False for malformed signatures)."""
-    try:
-        return recover_hash_signer(state_digest(separator, state), signature) == expected
-    except (SignatureError, ValueError):
-        return False
+    return is_hash_signer(state_digest(separator, state), signature, expected)

@@ -301,10 +301,21 @@ def state_signer(domain: ChannelDomain | bytes, state: ChannelState, signature: 
 
 def next_transcript(previous: bytes, ciphertext_hash: bytes, sender: str, receiver: str, index: int) -> bytes:
     """``T_j`` from ``T_{j-1}`` (§3.2.2): ``keccak256(T_{j-1} || H(c_j) || sender || receiver || j)``."""
+    return next_transcript_raw(
+        previous, ciphertext_hash, to_canonical_address(sender), to_canonical_address(receiver), index
+    )
+
+
+def next_transcript_raw(
+    previous: bytes, ciphertext_hash: bytes, sender: bytes, receiver: bytes, index: int
+) -> bytes:
+    """:func:`next_transcript` with the two addresses as 20 raw bytes (the hot path of channel parties)."""
+    if len(sender) != 20 or len(receiver) != 20:
+        raise MalformedState("addresses are 20 bytes")
     return keccak256(
         _bytes32(previous, "previous transcript hash")
         + _bytes32(ciphertext_hash, "ciphertext hash")
-        + to_canonical_address(sender)
-        + to_canonical_address(receiver)
+        + sender
+        + receiver
         + _word(_uint(index, "index"))
     )

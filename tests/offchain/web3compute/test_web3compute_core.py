@@ -138,3 +138,17 @@ def test_selection_prefers_more_cores_then_lower_addresses() -> None:
         select_servers(nodes, req, busy=[nodes[1].address])
     with pytest.raises(NotEnoughServers):
         select_servers(nodes, req, storage_candidates=[nodes[6].address])
+
+
+def test_the_reusable_signer_and_the_raw_address_check_match_the_module_functions() -> None:
+    from offchain.crypto.signing import DigestSigner, is_hash_signer, recover_hash_signer, sign_hash
+
+    digest = keccak256(b"digest")
+    signature = DigestSigner(ALICE).sign(digest)
+    assert signature == sign_hash(ALICE, digest)
+    assert recover_hash_signer(digest, signature) == ALICE.address
+    assert is_hash_signer(digest, signature, ALICE.address)
+    assert is_hash_signer(digest, signature, ALICE.address.lower())
+    assert not is_hash_signer(digest, signature, BOB.address)
+    assert not is_hash_signer(digest, signature[:64], ALICE.address)
+    assert not is_hash_signer(digest, signature, "not an address")
