@@ -18,8 +18,9 @@ from offchain.chain.connection import connect
 from offchain.chain.deployments import load_deployments
 from offchain.chain.devnet import dev_accounts
 from offchain.crypto.keys import from_private_key
-from offchain.deploy import deploy_platform, deployer_account, rpc_url, write_deployments
+from offchain.deploy import deploy_platform, deploy_web3compute, deployer_account, rpc_url, write_deployments
 from offchain.platform_flow import run_platform_flow
+from offchain.web3compute.flow import FlowKeys, run_channel_flow
 
 
 def main() -> None:
@@ -33,6 +34,7 @@ def main() -> None:
     console.rule("[bold]deploy")
     deployer = deployer_account()
     deployment = deploy_platform(project, deployer)
+    deployment = deploy_web3compute(project, deployer, deployment)
     path = write_deployments(deployment, rpc_url())
     for name, record in deployment.records.items():
         console.print(f"  {name:<12} {record['address']}")
@@ -44,6 +46,9 @@ def main() -> None:
     keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=3)]
     auditor, server, client = keys  # the deployer (account 0) is the registry's auditor on the devnet
     report = asyncio.run(run_platform_flow(w3, deployments, auditor, server, client, console))
+    more = [from_private_key(bytes(account.key)) for account in dev_accounts(n=9)[3:]]
+    web3_keys = FlowKeys(auditor, auditor, more[0], more[1], (more[2], more[3], more[4]), more[5])
+    channel_report = asyncio.run(run_channel_flow(w3, deployments, web3_keys, console))
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -57,5 +62,6 @@ def main() -> None:
     console.print(table)
     console.print(
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
-        f"{len(report.steps)} platform steps; full gas report: make gas"
+        f"{len(report.steps)} platform steps, {len(channel_report.steps)} web3compute channel steps; "
+        "full gas report: make gas"
     )
