@@ -20,6 +20,7 @@ from offchain.web3compute.state import ChannelState, MalformedState
 from offchain.web3compute.store import SignedState
 
 ACTION = "channel-update"
+LATEST_ACTION = "channel-latest"
 MAX_PAYLOAD_HEX = 2 * 256 * 1024  # 256 KiB of payload per proposal
 
 
@@ -38,6 +39,18 @@ class UpdateRequest(BaseModel):
 
 class UpdateResponse(BaseModel):
     signatures: list[str]
+
+
+class LatestRequest(BaseModel):
+    channel_id: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+
+
+class LatestResponse(BaseModel):
+    """The newest co-signed state (``state`` None while only the implicit initial state exists)."""
+
+    state: dict[str, object] | None
+    sig_a: str | None = None
+    sig_b: str | None = None
 
 
 def serve_channels(agent: Agent, parties: Mapping[bytes, ChannelParty]) -> None:
@@ -66,7 +79,23 @@ def serve_channels(agent: Agent, parties: Mapping[bytes, ChannelParty]) -> None:
             raise AgentError(exc.status, exc.code, exc.reason) from exc
         return UpdateResponse(signatures=["0x" + s.hex() for s in signatures])
 
+    async def on_latest(sender: str, request: LatestRequest) -> LatestResponse:
+        party = parties.get(bytes.fromhex(request.channel_id[2:]))
+        if party is None:
+            raise AgentError(404, "unknown-channel", f"no channel {request.channel_id} here")
+        if sender != party.counterparty:
+            raise AgentError(403, "not-counterparty", f"{sender} is not a party of this channel")
+        signed = party.latest_signed
+        if signed is None:
+            return LatestResponse(state=None)
+        return LatestResponse(
+            state=dict(signed.state.to_json()),
+            sig_a="0x" + signed.sig_a.hex(),
+            sig_b="0x" + signed.sig_b.hex(),
+        )
+
     agent.route(ACTION, UpdateRequest, on_update)
+    agent.route(LATEST_ACTION, LatestRequest, on_latest)
 
 
 async def push_updates(
@@ -115,3 +144,23 @@ async def push_final(
         party.abandon()
         raise
     return party.accept(proposal.state, bytes.fromhex(answer.signatures[0][2:]))
+
+
+async def resync(client: AgentClient, endpoint: str, party: ChannelParty) -> bool:
+    """After a restart, fetch the counterparty's newest co-signed state and adopt it if it is newer than
+    mine (both signatures checked). Returns whether my latest state moved forward."""
+    answer = await client.call(
+        endpoint,
+        party.counterparty,
+        LATEST_ACTION,
+        LatestRequest(channel_id="0x" + party.channel_id.hex()),
+        LatestResponse,
+    )
+    if answer.state is None or answer.sig_a is None or answer.sig_b is None:
+        return False
+    try:
+        state = ChannelState.from_json(dict(answer.state))
+        signed = SignedState(state, bytes.fromhex(answer.sig_a[2:]), bytes.fromhex(answer.sig_b[2:]))
+    except (MalformedState, ValueError) as exc:
+        raise ChannelError("malformed-state", f"the counterparty sent a malformed state: {exc}") from exc
+    return party.adopt(signed)

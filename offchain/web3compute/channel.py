@@ -237,6 +237,29 @@ class ChannelParty:
         del self._pending[: len(answers)]
         return signed
 
+    def adopt(self, signed: SignedState) -> bool:
+        """Take a newer fully co-signed state, e.g. from the counterparty after I restarted one state behind.
+
+        Both signatures must verify and the state must belong to this channel and keep the escrow. Returns
+        whether it was newer than mine (and is now my latest, durably); an older one changes nothing.
+        """
+        state = signed.state
+        if state.channel_id != self.channel_id or state.task_id != self.info.task_id:
+            raise ChannelError("wrong-channel", "the state is for another channel or task")
+        if state.escrow != self.info.deposit_a + self.info.deposit_b:
+            raise ChannelError("bad-balance", f"balances sum to {state.escrow}, not to the escrow")
+        digest = state_digest(self._separator, state)
+        if not (
+            is_hash_signer(digest, signed.sig_a, self.info.party_a)
+            and is_hash_signer(digest, signed.sig_b, self.info.party_b)
+        ):
+            raise ChannelError("bad-signature", "the state is not signed by both parties", 401)
+        if state.nonce <= self.latest.nonce:
+            return False
+        self.store.save(signed)
+        self._pending.clear()
+        return True
+
     def abandon(self) -> None:
         """Forget every pending proposal (the counterparty refused them)."""
         self._pending.clear()

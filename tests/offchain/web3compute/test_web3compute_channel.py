@@ -17,7 +17,7 @@ from offchain.agents.client import AgentClient
 from offchain.agents.errors import AgentCallError
 from offchain.agents.service import Agent
 from offchain.crypto.keys import derive
-from offchain.web3compute.agent import ACTION, push_updates, serve_channels
+from offchain.web3compute.agent import ACTION, LATEST_ACTION, push_updates, resync, serve_channels
 from offchain.web3compute.channel import ChannelError, ChannelInfo, ChannelParty
 from offchain.web3compute.state import sign_state
 from offchain.web3compute.store import SLOT_SIZE, ChannelStore
@@ -217,3 +217,41 @@ def test_updates_over_http_and_the_refusals(tmp_path: Path) -> None:
             assert y.latest.nonce == 4
 
     asyncio.run(scenario())
+
+
+def test_a_sender_restarted_one_state_behind_resyncs_from_the_counterparty(tmp_path: Path) -> None:
+    x, y = pair(tmp_path)
+    update(x, y, b"one")
+    proposal = x.propose(b"two")
+    y.countersign(proposal.state, proposal.signature, b"two")  # durable at y ...
+    x.close()  # ... and x crashes before taking the countersignature
+    x = ChannelParty.open(tmp_path / "x", INFO.channel_id, X)
+    assert (x.latest.nonce, y.latest.nonce) == (1, 2)
+
+    async def scenario() -> None:
+        agent = Agent(Y, "y-channels")
+        serve_channels(agent, {INFO.channel_id: y})
+        async with agent, AgentClient(X) as client, AgentClient(Z) as stranger:
+            assert await resync(client, agent.endpoint, x)
+            assert x.latest_signed == y.latest_signed
+            assert not await resync(client, agent.endpoint, x)  # nothing newer the second time
+            await push_updates(client, agent.endpoint, x, [b"three"])
+            assert x.latest.nonce == y.latest.nonce == 3
+            with pytest.raises(AgentCallError) as refused:
+                await stranger.call(
+                    agent.endpoint, Y.address, LATEST_ACTION, {"channel_id": "0x" + INFO.channel_id.hex()}
+                )
+            assert refused.value.status == 403
+
+    asyncio.run(scenario())
+    # A forged "newer" state is refused: one signature is not the counterparty's.
+    forged_state = x.latest.advance()
+    signed = x.latest_signed
+    assert signed is not None
+    forged = type(signed)(
+        forged_state, sign_state(X, INFO.domain, forged_state), sign_state(Z, INFO.domain, forged_state)
+    )
+    with pytest.raises(ChannelError, match="both parties"):
+        x.adopt(forged)
+    x.close()
+    y.close()
