@@ -51,6 +51,13 @@ contract StateChannelManager is EIP712, ReentrancyGuardTransient {
         Cancelled // the opener withdrew before the other joined (tombstone)
     }
 
+    /// @notice An ECDSA signature in the EIP-2098 compact form: `r`, and `s` with the parity of `v` in its
+    ///         top bit (two words of calldata instead of five for a `bytes` signature). High `s` is refused.
+    struct Signature {
+        bytes32 r;
+        bytes32 vs;
+    }
+
     /// @notice Everything the contract keeps about a channel.
     struct Channel {
         // slot 0
@@ -236,14 +243,14 @@ contract StateChannelManager is EIP712, ReentrancyGuardTransient {
     /// @param state The final state.
     /// @param partyA The lower party address.
     /// @param partyB The higher party address.
-    /// @param sigA partyA's EIP-712 signature of `state` (65 bytes).
+    /// @param sigA partyA's EIP-712 signature of `state` (EIP-2098 compact form).
     /// @param sigB partyB's EIP-712 signature of `state`.
     function cooperativeClose(
         State calldata state,
         address partyA,
         address partyB,
-        bytes calldata sigA,
-        bytes calldata sigB
+        Signature calldata sigA,
+        Signature calldata sigB
     ) external nonReentrant {
         Channel storage channel = _channel(state, partyA, partyB, Status.Open);
         if (!state.isFinal) revert NotFinal(state.channelId, state.nonce);
@@ -258,10 +265,13 @@ contract StateChannelManager is EIP712, ReentrancyGuardTransient {
     /// @param partyB The higher party address.
     /// @param sigA partyA's signature.
     /// @param sigB partyB's signature.
-    function close(State calldata state, address partyA, address partyB, bytes calldata sigA, bytes calldata sigB)
-        external
-        nonReentrant
-    {
+    function close(
+        State calldata state,
+        address partyA,
+        address partyB,
+        Signature calldata sigA,
+        Signature calldata sigB
+    ) external nonReentrant {
         Channel storage channel = _channel(state, partyA, partyB, Status.Open);
         if (state.isFinal) revert StateIsFinal(state.channelId, state.nonce);
         bytes32 structHash = _checkSignatures(state, partyA, partyB, sigA, sigB);
@@ -315,8 +325,8 @@ contract StateChannelManager is EIP712, ReentrancyGuardTransient {
         State calldata state,
         address partyA,
         address partyB,
-        bytes calldata sigA,
-        bytes calldata sigB
+        Signature calldata sigA,
+        Signature calldata sigB
     ) external nonReentrant {
         Channel storage channel = _channel(state, partyA, partyB, Status.Closing);
         if (block.timestamp >= channel.deadline) revert ChallengePeriodOver(state.channelId, channel.deadline);
@@ -427,8 +437,8 @@ contract StateChannelManager is EIP712, ReentrancyGuardTransient {
         State calldata state,
         address partyA,
         address partyB,
-        bytes calldata sigA,
-        bytes calldata sigB
+        Signature calldata sigA,
+        Signature calldata sigB
     ) private view returns (bytes32 structHash) {
         structHash = _structHash(state);
         bytes32 digest = _hashTypedDataV4(structHash);
@@ -436,8 +446,8 @@ contract StateChannelManager is EIP712, ReentrancyGuardTransient {
         _checkSigner(digest, sigB, partyB);
     }
 
-    function _checkSigner(bytes32 digest, bytes calldata signature, address expected) private pure {
-        (address recovered, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signature);
+    function _checkSigner(bytes32 digest, Signature calldata signature, address expected) private pure {
+        (address recovered, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signature.r, signature.vs);
         if (error != ECDSA.RecoverError.NoError || recovered != expected) {
             revert InvalidSignature(expected, recovered);
         }

@@ -49,7 +49,7 @@ from offchain.crypto.signing import recover_hash_signer
 from offchain.web3compute.agent import push_updates, serve_channels
 from offchain.web3compute.chain import ChannelManagerClient
 from offchain.web3compute.channel import ChannelInfo, ChannelParty
-from offchain.web3compute.state import sign_state, state_digest
+from offchain.web3compute.state import compact_signature, sign_state, state_digest
 from offchain.web3compute.store import SignedState
 from offchain.web3compute.tasks import Requirements, Topology, task_id_of
 
@@ -322,7 +322,11 @@ def bench_chain(size: BenchSize, progress: Progress, scratch: Path) -> dict[str,
         assert sender.sender is not None
         calls = [
             chain.manager.functions.challenge(
-                s.state.as_tuple(), info.party_a, info.party_b, s.sig_a, s.sig_b
+                s.state.as_tuple(),
+                info.party_a,
+                info.party_b,
+                compact_signature(s.sig_a),
+                compact_signature(s.sig_b),
             )
             for s in states[1 + size.chain_updates :]
         ]

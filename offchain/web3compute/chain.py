@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from web3 import Web3
 
 from offchain.web3compute.channel import ChannelInfo
-from offchain.web3compute.state import ChannelState
+from offchain.web3compute.state import ChannelState, compact_signature
 from offchain.web3compute.store import SignedState
 
 if TYPE_CHECKING:
@@ -45,7 +45,8 @@ class ChannelManagerClient:
         return self._send(self.contract.functions.cancelOpen(task_id, _address(counterparty)))
 
     def _signed_args(self, signed: SignedState, info: ChannelInfo) -> tuple[Any, ...]:
-        return (signed.state.as_tuple(), info.party_a, info.party_b, signed.sig_a, signed.sig_b)
+        sig_a, sig_b = compact_signature(signed.sig_a), compact_signature(signed.sig_b)
+        return (signed.state.as_tuple(), info.party_a, info.party_b, sig_a, sig_b)
 
     def cooperative_close(self, signed: SignedState, info: ChannelInfo) -> TxReceipt:
         return self._send(self.contract.functions.cooperativeClose(*self._signed_args(signed, info)))

@@ -319,3 +319,16 @@ def next_transcript_raw(
         + receiver
         + _word(_uint(index, "index"))
     )
+
+
+def compact_signature(signature: bytes) -> tuple[bytes, bytes]:
+    """The EIP-2098 form ``(r, vs)`` of a 65-byte ``r || s || v`` signature, as the manager takes it.
+
+    A malformed signature gives a pair the contract rejects (``InvalidSignature``), never an exception, so
+    that refusals stay the contract's to name.
+    """
+    if len(signature) != 65 or signature[64] not in (0, 1, 27, 28):
+        return bytes(32), bytes(32)
+    parity = signature[64] - 27 if signature[64] >= 27 else signature[64]
+    vs = int.from_bytes(signature[32:64], "big") | (parity << 255)
+    return bytes(signature[:32]), vs.to_bytes(32, "big")

@@ -29,5 +29,5 @@ def test_channel_bench_writes_its_report_and_merges_the_summary(tmp_path: Path) 
     assert summary["channel_onchain_updates_per_s"] > 0
     assert figures["channel_gas_cooperative_lifecycle"] <= 200_000
     assert figures["channel_gas_dispute_lifecycle"] <= 300_000
-    assert figures["channel_gas_cooperative_lifecycle"] < 0.51 * RAIDEN_LIFECYCLE
+    assert 2 * figures["channel_gas_cooperative_lifecycle"] <= RAIDEN_LIFECYCLE
     assert not list(tmp_path.glob(".bench-channel-*"))  # scratch space removed
