@@ -27,7 +27,7 @@ from rich.console import Console
 from web3 import Web3
 
 from offchain.agents.client import AgentClient
-from offchain.agents.discovery import lookup_peer
+from offchain.agents.discovery import Peer, lookup_peer
 from offchain.agents.service import Agent
 from offchain.chain.connection import contract
 from offchain.chain.deployments import Deployments
@@ -80,6 +80,14 @@ class FlowKeys:
 
 def _sender(w3: Web3, deployments: Deployments, key: KeyPair) -> TransactionSender:
     return TransactionSender(w3, Account.from_key(key.private_key), deployments=deployments)
+
+
+async def _peer(registry: RegistryClient, address: str) -> Peer:
+    """The registered, active agent at ``address`` (its endpoint comes from RSC)."""
+    peer = await lookup_peer(registry, address)
+    if peer is None:
+        raise RuntimeError(f"{address} is not an active node in RSC")
+    return peer
 
 
 def _advance_time(w3: Web3, seconds: int) -> None:
@@ -231,13 +239,11 @@ async def _run(
         stale: SignedState | None = None
         async with AgentClient(global_key) as to_local:
             for info, local in zip(channel_infos, locals_, strict=True):
-                peer = await lookup_peer(reader, local.address)
-                assert peer is not None
+                peer = await _peer(reader, local.address)
                 mine = parties[global_key.address][info.channel_id]
                 theirs = parties[local.address][info.channel_id]
                 async with AgentClient(local) as to_global:
-                    global_peer = await lookup_peer(reader, global_key.address)
-                    assert global_peer is not None
+                    global_peer = await _peer(reader, global_key.address)
                     for round_ in range(ROUNDS):
                         await push_updates(
                             to_local, peer.endpoint, mine, [b"model round %d" % round_], pay=UNIT
@@ -258,8 +264,7 @@ async def _run(
         first, second = channel_infos
         result_hash = keccak256(b"aggregated model")
         async with AgentClient(global_key) as to_local:
-            peer = await lookup_peer(reader, locals_[0].address)
-            assert peer is not None
+            peer = await _peer(reader, locals_[0].address)
             final = await push_final(
                 to_local, peer.endpoint, parties[global_key.address][first.channel_id], result_hash
             )
@@ -275,7 +280,8 @@ async def _run(
         )
 
         # 6. channel 2: a stale unilateral close, corrected by the global node's watchtower.
-        assert stale is not None
+        if stale is None:
+            raise RuntimeError("no early co-signed state was kept")
         tower = Watchtower(
             w3,
             manager_contract,
