@@ -121,9 +121,7 @@ async def _run(
         k.address: RegistryClient(contract(w3, deployments, "RSC"), _sender(w3, deployments, k))
         for k in (keys.auditor, keys.user, keys.provider, *keys.compute, keys.storage)
     }
-    tasks_of = {
-        k.address: contract(w3, deployments, "TaskManager") for k in (keys.user, *keys.compute, keys.storage)
-    }
+    task_manager = contract(w3, deployments, "TaskManager")
     manager_contract = contract(w3, deployments, "StateChannelManager")
     token = contract(w3, deployments, "MetaCoin")
     manager_address = manager_contract.address
@@ -176,7 +174,6 @@ async def _run(
             duration=3_600,
         )
         user_tasks = _sender(w3, deployments, keys.user)
-        task_manager = tasks_of[keys.user.address]
         gas(
             "TaskManager.createTask",
             user_tasks.send(task_manager.functions.createTask(requirements.as_tuple())),
