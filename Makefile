@@ -11,13 +11,15 @@ export PYTHONUNBUFFERED := 1
 
 APE := $(BIN)/ape
 NETWORK ?= ethereum:local:foundry
+# every benchmark target (each writes under reports/<system>/); `make bench` runs them all
+BENCHES := bench-platform bench-modexp bench-resource-auth bench-web3compute
 
-.PHONY: help setup compile lint typecheck test demo gas bench bench-modexp deploy clean
+.PHONY: help setup compile lint typecheck test demo gas bench $(BENCHES) deploy clean
 
 help:
 	@echo "make demo   set everything up, start the devnet, deploy, run every system's flow, print gas"
 	@echo "make test   set everything up and run lint, type checks and all tests"
-	@echo "steps: setup compile lint typecheck gas bench deploy clean"
+	@echo "steps: setup compile lint typecheck gas bench ($(BENCHES)) deploy clean"
 
 # --- setup -------------------------------------------------------------------------------------
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -68,30 +70,26 @@ deploy: compile
 gas: compile
 	METATRUST_GAS_REPORT=reports/gas $(APE) test tests
 
-# Every benchmark; each system adds its own `bench-<system>` target and lists it here.
-bench: compile bench-modexp
+# --- benchmarks: commands that write CSV, Markdown and PNG under reports/<system>/ ----------------
+bench: $(BENCHES)
+
+bench-platform: compile
 	$(BIN)/metatrust bench platform
 
-bench-web3compute-onion: setup
-	$(BIN)/metatrust bench web3compute-onion
-
-
+# MExpm (seed 003): time per phase, Verify gas, checkability trials, attacks faithful vs hardened.
 bench-modexp: compile
 	$(BIN)/metatrust bench modexp
 
 # RSMS (seed 002): Table II/III and per-protocol costs, then the reliability study (Figs. 5-7).
 bench-resource-auth: setup
 	$(BIN)/metatrust bench resource-auth
-
-# FedAvg in computing sandboxes over onion circuits (seed 004): accuracy and time per round.
-.PHONY: bench-web3compute-fl
-bench-web3compute-fl: setup
-	$(BIN)/metatrust bench web3compute-fl
-
-# RSMS (seed 002) reliability study, Figs. 5-7 (the integrator folds it into bench-resource-auth).
-.PHONY: bench-resource-auth-reliability
-bench-resource-auth-reliability: setup
 	$(BIN)/metatrust bench resource-auth-reliability
+
+# Web3 data computing (seed 004): channel updates and gas, onion routing (Figs. 5a/5b), FedAvg in sandboxes.
+bench-web3compute: compile
+	$(BIN)/metatrust bench web3compute-channel
+	$(BIN)/metatrust bench web3compute-onion
+	$(BIN)/metatrust bench web3compute-fl
 
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

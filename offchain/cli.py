@@ -22,6 +22,7 @@ from offchain.modexp.cli import app as modexp_app
 from offchain.outsourcing.cli import outsource_command
 from offchain.resource_auth.cli import bench_resource_auth
 from offchain.resource_auth.cli_reliability import bench_reliability
+from offchain.web3compute import cli as web3compute_cli
 from offchain.web3compute.fl.cli import bench as bench_web3compute_fl
 from offchain.web3compute.onion.cli import bench as bench_web3compute_onion
 
@@ -166,6 +167,8 @@ def bench_modexp(
 
 bench_app.command("resource-auth")(bench_resource_auth)
 
+
+bench_app.command("web3compute-channel")(web3compute_cli.bench_channel)
 
 # ---------------------------------------------------------------------------------------- agents
 

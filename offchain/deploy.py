@@ -266,3 +266,32 @@ def deploy_aicm(
         deployment.contracts[name] = instance
         deployment.records[name] = _record(instance)
     return deployment
+
+
+@dataclass
+class Web3ComputeConfig:
+    """Deployment parameters of the seed 004 contracts (the paper gives no values)."""
+
+    challenge_period: int = 3_600  # seconds a unilaterally closed channel can be challenged
+    join_window: int = 3_600  # seconds the second party has to join before the opener may cancel
+
+
+def deploy_web3compute(
+    project: Any, deployer: Any, platform: Deployment, config: Web3ComputeConfig | None = None
+) -> Deployment:
+    """Deploy TaskManager (on the platform's RSC) and StateChannelManager (MTC escrow, TaskManager as the
+    channel roster) from ``deployer``; their instances and records are added to ``platform``, which is
+    returned (``write_deployments`` then writes every contract)."""
+    config = config or Web3ComputeConfig()
+    task_manager = deployer.deploy(project.TaskManager, platform.contracts["RSC"].address)
+    channels = deployer.deploy(
+        project.StateChannelManager,
+        platform.contracts["MetaCoin"].address,
+        task_manager.address,
+        config.challenge_period,
+        config.join_window,
+    )
+    for name, instance in (("TaskManager", task_manager), ("StateChannelManager", channels)):
+        platform.contracts[name] = instance
+        platform.records[name] = _record(instance)
+    return platform

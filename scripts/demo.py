@@ -16,12 +16,22 @@ from rich.table import Table
 from offchain.bench.chain_gas import gas_log_from_blocks
 from offchain.chain.connection import connect
 from offchain.chain.deployments import load_deployments
-from offchain.chain.devnet import dev_accounts
+from offchain.chain.devnet import dev_accounts, fund_on_devnet
 from offchain.crypto.keys import from_private_key
-from offchain.deploy import deploy_modexp, deploy_platform, deployer_account, rpc_url, write_deployments
-from offchain.modexp.flow import FlowKeys, run_modexp_flow
+from offchain.deploy import (
+    deploy_modexp,
+    deploy_platform,
+    deploy_web3compute,
+    deployer_account,
+    rpc_url,
+    write_deployments,
+)
+from offchain.modexp.flow import FlowKeys as ModexpKeys
+from offchain.modexp.flow import run_modexp_flow
 from offchain.outsourcing.flow import run_outsourcing_flow
 from offchain.platform_flow import run_platform_flow
+from offchain.web3compute.flow import FlowKeys as Web3ComputeKeys
+from offchain.web3compute.flow import run_channel_flow
 
 
 def main() -> None:
@@ -36,6 +46,7 @@ def main() -> None:
     deployer = deployer_account()
     deployment = deploy_platform(project, deployer)
     deploy_modexp(project, deployer, deployment)
+    deploy_web3compute(project, deployer, deployment)
     path = write_deployments(deployment, rpc_url())
     for name, record in deployment.records.items():
         console.print(f"  {name:<12} {record['address']}")
@@ -44,15 +55,22 @@ def main() -> None:
 
     deployments = load_deployments(path)
     w3 = connect(rpc_url(), expected_chain_id=deployment.chain_id)
-    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=8)]
-    auditor, server, client = keys[:3]  # the deployer (account 0) is the registry's auditor on the devnet
+    # Mnemonic accounts: 0 is the deployer, the registry's auditor and the holder of the MTC pools; anvil
+    # funds the first ten, the rest get gas money through anvil_setBalance.
+    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=14)]
+    fund_on_devnet(w3, [key.address for key in keys[10:]])
+    auditor, server, client = keys[:3]
     report = asyncio.run(run_platform_flow(w3, deployments, auditor, server, client, console))
-    # account 0 is the auditor and holds the MTC pools; accounts 3-6 are the SA, server, RSU and vehicle
-    modexp_keys = FlowKeys(auditor, auditor, keys[3], keys[4], keys[5], keys[6])
+    # MExpm: accounts 3-6 are the SA, the MEC server, the RSU and the vehicle
+    modexp_keys = ModexpKeys(auditor, auditor, keys[3], keys[4], keys[5], keys[6])
     modexp = asyncio.run(
         run_modexp_flow(w3, deployments, modexp_keys, console, scenarios=("honest", "forged"))
     )
+    # Meta-BMEOC: account 7 is the MTD (its CSNs use keys derived inside the flow)
     outsourcing = asyncio.run(run_outsourcing_flow(w3, deployments, auditor, keys[7], console))
+    # Web3 data computing: user 8, provider 9, computing servers 10-12, storage server 13
+    web3_keys = Web3ComputeKeys(auditor, auditor, keys[8], keys[9], (keys[10], keys[11], keys[12]), keys[13])
+    channels = asyncio.run(run_channel_flow(w3, deployments, web3_keys, console))
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -67,5 +85,6 @@ def main() -> None:
     console.print(
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
         f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps, "
-        f"{len(outsourcing.steps)} Meta-BMEOC steps; full gas report: make gas"
+        f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(channels.steps)} web3compute channel steps; "
+        "full gas report: make gas"
     )

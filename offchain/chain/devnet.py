@@ -22,12 +22,14 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
 
 from offchain.chain.errors import ChainError
 
@@ -41,6 +43,7 @@ __all__ = [
     "devnet_down",
     "devnet_up",
     "find_anvil",
+    "fund_on_devnet",
 ]
 
 log = logging.getLogger(__name__)
@@ -394,3 +397,11 @@ def devnet_down(state_dir: Path = Path(".devnet"), port: int = 8545) -> DevnetSt
     url = net.recorded_rpc_url() or net.rpc_url
     net.stop()
     return DevnetStatus(url, pid, True, f"devnet stopped (pid {pid}, was at {url})")
+
+
+def fund_on_devnet(w3: Web3, addresses: Sequence[str], wei: int = 10**20) -> None:
+    """Give devnet accounts gas money with anvil's ``anvil_setBalance`` (local devnets only): the flows and
+    tests use more accounts than the ten anvil funds."""
+    for address in addresses:
+        if w3.eth.get_balance(Web3.to_checksum_address(address)) < wei // 10:
+            w3.provider.make_request("anvil_setBalance", [address, hex(wei)])  # type: ignore[arg-type]

@@ -36,14 +36,33 @@ def sign_hash(keypair: KeyPair, digest: bytes) -> bytes:
     Only sign digests built by this module (or by an equivalent domain-separated scheme): signing an
     arbitrary hash may sign a transaction or a message the key owner never saw.
     """
+    # libsecp256k1 directly (eth-keys would rebuild key objects and checksums on every call).
+    return _sign_digest(_CurvePrivateKey(keypair.private_key), digest)
+
+
+def _sign_digest(key: _CurvePrivateKey, digest: bytes) -> bytes:
     if len(digest) != 32:
         raise ValueError(f"a digest is 32 bytes, got {len(digest)}")
-    # libsecp256k1 directly (eth-keys would rebuild key objects and checksums on every call).
-    raw = _CurvePrivateKey(keypair.private_key).sign_recoverable(digest, hasher=None)
+    raw = key.sign_recoverable(digest, hasher=None)
     r, s, v = int.from_bytes(raw[0:32], "big"), int.from_bytes(raw[32:64], "big"), raw[64]
     if s > _HALF_N:  # libsecp256k1 always yields low s; normalise anyway so the output is canonical.
         s, v = SECP256K1_N - s, v ^ 1
     return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v + 27])
+
+
+class DigestSigner:
+    """:func:`sign_hash` for many digests with one key: keeps libsecp256k1's key object, whose
+    construction (it derives the public key) costs about as much as a signature."""
+
+    __slots__ = ("_key", "address")
+
+    def __init__(self, keypair: KeyPair) -> None:
+        self._key = _CurvePrivateKey(keypair.private_key)
+        self.address = keypair.address
+
+    def sign(self, digest: bytes) -> bytes:
+        """Same output as ``sign_hash(keypair, digest)``."""
+        return _sign_digest(self._key, digest)
 
 
 def recover_hash_signer(digest: bytes, signature: bytes) -> str:
@@ -52,6 +71,21 @@ def recover_hash_signer(digest: bytes, signature: bytes) -> str:
     Accepts ``v`` in ``{27, 28}`` or ``{0, 1}``; rejects any other length or ``v``, ``r``/``s`` out of range
     and high-``s`` (malleable) signatures with :class:`SignatureError`.
     """
+    return to_checksum_address(_recover_address_bytes(digest, signature))
+
+
+def is_hash_signer(digest: bytes, signature: bytes, address: str) -> bool:
+    """Whether ``signature`` over ``digest`` comes from ``address`` (False for a malformed signature).
+
+    The checks of :func:`recover_hash_signer`, compared as 20 raw bytes (no checksum encoding).
+    """
+    try:
+        return _recover_address_bytes(digest, signature) == bytes.fromhex(address.removeprefix("0x"))
+    except (SignatureError, ValueError):
+        return False
+
+
+def _recover_address_bytes(digest: bytes, signature: bytes) -> bytes:
     if len(digest) != 32:
         raise ValueError(f"a digest is 32 bytes, got {len(digest)}")
     if not isinstance(signature, bytes | bytearray) or len(signature) != SIGNATURE_LENGTH:
@@ -71,7 +105,7 @@ def recover_hash_signer(digest: bytes, signature: bytes) -> str:
         ).format(compressed=False)
     except (ValueError, TypeError) as exc:
         raise SignatureError(f"no signer can be recovered from the signature: {exc}") from exc
-    return to_checksum_address(keccak256(public[1:])[12:])
+    return keccak256(public[1:])[12:]
 
 
 # --- EIP-191 ----------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from offchain.agents.errors import AgentCallError
 from offchain.agents.service import Agent
 from offchain.chain.connection import contract
 from offchain.chain.deployments import Deployments
+from offchain.chain.devnet import fund_on_devnet
 from offchain.chain.registry import NodeRecord, NodeStatus, RegistryClient, Resources
 from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
@@ -68,13 +69,6 @@ class OutsourcingFlowReport:
 def _registry(w3: Web3, deployments: Deployments, key: KeyPair) -> RegistryClient:
     sender = TransactionSender(w3, Account.from_key(key.private_key), deployments=deployments)
     return RegistryClient(contract(w3, deployments, "RSC"), sender)
-
-
-def fund_on_devnet(w3: Web3, addresses: Sequence[str], wei: int = 10**20) -> None:
-    """Give devnet accounts gas money (anvil's ``anvil_setBalance``; the demo runs on a local devnet only)."""
-    for address in addresses:
-        if w3.eth.get_balance(Web3.to_checksum_address(address)) < wei // 10:
-            w3.provider.make_request("anvil_setBalance", [address, hex(wei)])  # type: ignore[arg-type]
 
 
 def _ensure_registered(

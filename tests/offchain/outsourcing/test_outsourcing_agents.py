@@ -17,6 +17,7 @@ from offchain.agents.client import AgentClient
 from offchain.agents.errors import AgentCallError
 from offchain.chain.connection import connect, contract
 from offchain.chain.deployments import Deployments, load_deployments
+from offchain.chain.devnet import fund_on_devnet
 from offchain.chain.registry import RegistryClient
 from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
@@ -25,7 +26,7 @@ from offchain.crypto.keys import KeyPair, derive, from_private_key
 from offchain.deploy import Deployment, write_deployments
 from offchain.outsourcing import get_field, prepare_task, random_dense
 from offchain.outsourcing.client import outsource
-from offchain.outsourcing.flow import csn_fleet, fund_on_devnet, live_csns, run_outsourcing_flow
+from offchain.outsourcing.flow import csn_fleet, live_csns, run_outsourcing_flow
 from offchain.outsourcing.task import Share, TaskTransaction, build_task_transaction
 from offchain.outsourcing.wire import (
     ACTION,
