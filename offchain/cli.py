@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from offchain.resource_auth.cli_reliability import bench_reliability
+from offchain.storage.cli import app as storage_app
 from offchain.web3compute.onion.cli import bench as bench_web3compute_onion
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: CSV, Markdown an
 app.add_typer(devnet_app, name="devnet")
 app.add_typer(agent_app, name="agent")
 app.add_typer(bench_app, name="bench")
+app.add_typer(storage_app, name="storage")
 
 console = Console()
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,10 +198,11 @@ def main() -> None:
     """Entry point: known failures (chain, devnet, keystore, deployments) end with one clear line."""
     from offchain.chain.errors import ChainError
     from offchain.crypto.errors import CryptoError
+    from offchain.storage.errors import StorageError
 
     try:
         app()
-    except (ChainError, CryptoError, FileNotFoundError) as exc:
+    except (ChainError, CryptoError, StorageError, FileNotFoundError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise SystemExit(1) from None
 
