@@ -1,4 +1,4 @@
-"""Encrypted storage: only ciphertext reaches the backend; wrapped keys are per recipient, bound to the CID."""
+"""Encrypted storage: only ciphertext reaches the backend; wrapped keys are per recipient and CID."""
 
 import dataclasses
 from pathlib import Path
