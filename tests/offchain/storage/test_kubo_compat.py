@@ -86,7 +86,7 @@ def test_repeated_bytes_too(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "size"),
     [
-        (ImportOptions.v1(), 3 * 1024 * 1024 + 1),  # --cid-version 1: raw leaves, 12 chunks
+        (ImportOptions.v1(), 3 * 1024 * 1024 + 1),  # --cid-version 1: raw leaves, 13 chunks
         (ImportOptions.v1(chunk_size=1024), 400 * 1024 + 5),  # 401 chunks: three levels
         (ImportOptions(chunk_size=1024), 200 * 1024),  # CIDv0 with a 1 KiB chunker: two levels
         (ImportOptions.v1(), 0),  # empty raw leaf
