@@ -81,5 +81,10 @@ bench-web3compute-onion: setup
 bench-resource-auth-reliability: setup
 	$(BIN)/metatrust bench resource-auth-reliability
 
+# Seed 001 Table 4.2 (storage upload/download) on the embedded store.
+.PHONY: bench-storage
+bench-storage: setup
+	$(BIN)/metatrust bench storage
+
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from offchain.resource_auth.cli_reliability import bench_reliability
 from offchain.storage.cli import app as storage_app
+from offchain.storage.cli import bench_storage
 from offchain.web3compute.onion.cli import bench as bench_web3compute_onion
 
 app = typer.Typer(
@@ -140,6 +141,8 @@ def bench_platform(
 bench_app.command("web3compute-onion")(bench_web3compute_onion)
 
 bench_app.command("resource-auth-reliability")(bench_reliability)
+
+bench_app.command("storage")(bench_storage)
 
 
 # ---------------------------------------------------------------------------------------- agents

@@ -120,3 +120,23 @@ def serve_command(
 
     console.print(f"Kubo-compatible RPC for {store} at http://{host}:{port}/api/v0")
     web.run_app(build_app(LocalStore(store)), host=host, port=port, print=None)
+
+
+def bench_storage(
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("reports/storage"),
+    runs: Annotated[int, typer.Option(min=1, help="repetitions per size")] = 5,
+    quick: Annotated[bool, typer.Option(help="two runs, files up to 60 MB (smoke run)")] = False,
+) -> None:
+    """Table 4.2 of seed 001 (upload/download of 17 dataset and model sizes) on the embedded store."""
+    from rich.table import Table
+
+    from offchain.storage.bench import BenchSize, run
+
+    figures = run(out, BenchSize.quick() if quick else BenchSize(runs=runs), console)
+    table = Table(title="storage benchmark")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, str(value))
+    Console().print(table)
+    Console().print(f"reports in {out}/")

@@ -77,8 +77,8 @@ class LocalStore:
         dag = import_bytes(bytes(data), self.options)
         for cid, block in dag.blocks:
             self.put_block(cid, block)
-        if pin:
-            self.pin(dag.root.encode())
+        if pin:  # every block was just written and checked: no need to walk the DAG again
+            self._pin_path(dag.root).touch()
         return dag.root.encode()
 
     def get(self, cid: str) -> bytes:
