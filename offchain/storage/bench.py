@@ -89,6 +89,11 @@ def _measure(data: bytes, runs: int, sealed: bool) -> tuple[list[float], list[fl
     return uploads, downloads
 
 
+def _random_bytes(rng: random.Random, size: int) -> bytes:
+    piece = 64 * 1024 * 1024  # Random.randbytes overflows above 2**28 bytes
+    return b"".join(rng.randbytes(min(piece, size - start)) for start in range(0, size, piece))
+
+
 def _fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
     slope, intercept = statistics.linear_regression(xs, ys)
     return slope, intercept
@@ -122,7 +127,7 @@ def run(out: Path, size: BenchSize, console: Console) -> dict[str, Any]:
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("storage bench", total=len(rows))
         for item, kb, paper_up, paper_down in rows:
-            data = rng.randbytes(kb * 1024)
+            data = _random_bytes(rng, kb * 1024)
             up, down = _measure(data, size.runs, sealed=False)
             sealed_up, sealed_down = _measure(data, size.runs, sealed=True)
             table.add(
