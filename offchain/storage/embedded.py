@@ -40,11 +40,12 @@ class LocalStore:
         return self.blocks_dir / flatfs_relative_path(cid)
 
     def put_block(self, cid: Cid, block: bytes) -> None:
-        """Store one block under its CID (checked); a block already present is left alone."""
+        """Store one block under its CID (checked); an intact copy already present is kept, a damaged one
+        replaced (storing the content again repairs the store)."""
         if not cid.verify(block):
             raise CorruptedBlock(f"refusing to store a block that does not hash to {cid}")
         path = self._block_path(cid)
-        if path.exists():
+        if path.is_file() and cid.verify(path.read_bytes()):
             return
         path.parent.mkdir(exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

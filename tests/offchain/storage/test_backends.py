@@ -105,6 +105,8 @@ def test_embedded_store_detects_corruption_on_read(tmp_path: Path) -> None:
     path.write_bytes(bytes(damaged))
     with pytest.raises(CorruptedBlock, match="does not hash"):
         store.get(cid)
+    assert store.put(data) == cid  # storing the content again repairs the damaged block
+    assert store.get(cid) == data
     path.unlink()
     with pytest.raises(UnknownCid):
         store.get(cid)
