@@ -90,8 +90,17 @@ def test_repeated_bytes_too(tmp_path: Path) -> None:
         (ImportOptions.v1(chunk_size=1024), 400 * 1024 + 5),  # 401 chunks: three levels
         (ImportOptions(chunk_size=1024), 200 * 1024),  # CIDv0 with a 1 KiB chunker: two levels
         (ImportOptions.v1(), 0),  # empty raw leaf
+        (ImportOptions(raw_leaves=True, chunk_size=4096), 100_000),  # v0 parents over v1 raw leaves
+        (ImportOptions(cid_version=1, raw_leaves=False, chunk_size=4096), 100_000),  # v1 dag-pb leaves
     ],
-    ids=["v1-raw-leaves-3MiB", "v1-size-1024-three-levels", "v0-size-1024-two-levels", "v1-empty"],
+    ids=[
+        "v1-raw-leaves-3MiB",
+        "v1-size-1024-three-levels",
+        "v0-size-1024-two-levels",
+        "v1-empty",
+        "v0-raw-leaves",
+        "v1-no-raw-leaves",
+    ],
 )
 def test_kubo_reads_our_dag_for_other_options(tmp_path: Path, options: ImportOptions, size: int) -> None:
     data = _payload(size, size)
