@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 APE := $(BIN)/ape
 NETWORK ?= ethereum:local:foundry
 # every benchmark target (each writes under reports/<system>/); `make bench` runs them all
-BENCHES := bench-platform bench-modexp bench-resource-auth bench-web3compute
+BENCHES := bench-platform bench-modexp bench-resource-auth bench-web3compute bench-storage
 
 .PHONY: help setup compile lint typecheck test demo gas bench $(BENCHES) deploy clean
 
@@ -22,10 +22,11 @@ help:
 	@echo "steps: setup compile lint typecheck gas bench ($(BENCHES)) deploy clean"
 
 # --- setup -------------------------------------------------------------------------------------
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.lock requirements-nodeps.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
@@ -90,6 +91,10 @@ bench-web3compute: compile
 	$(BIN)/metatrust bench web3compute-channel
 	$(BIN)/metatrust bench web3compute-onion
 	$(BIN)/metatrust bench web3compute-fl
+
+# MetaAICM storage (seed 001 Table 4.2): upload/download on the embedded IPFS-compatible store.
+bench-storage: setup
+	$(BIN)/metatrust bench storage
 
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

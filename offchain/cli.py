@@ -22,6 +22,8 @@ from offchain.modexp.cli import app as modexp_app
 from offchain.outsourcing.cli import outsource_command
 from offchain.resource_auth.cli import bench_resource_auth
 from offchain.resource_auth.cli_reliability import bench_reliability
+from offchain.storage.cli import app as storage_app
+from offchain.storage.cli import bench_storage
 from offchain.web3compute import cli as web3compute_cli
 from offchain.web3compute.fl.cli import bench as bench_web3compute_fl
 from offchain.web3compute.onion.cli import bench as bench_web3compute_onion
@@ -37,6 +39,8 @@ app.add_typer(agent_app, name="agent")
 app.add_typer(bench_app, name="bench")
 app.add_typer(modexp_app, name="modexp")
 app.command("outsource")(outsource_command)
+
+app.add_typer(storage_app, name="storage")
 
 console = Console()
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,6 +151,8 @@ bench_app.command("web3compute-fl")(bench_web3compute_fl)
 
 bench_app.command("resource-auth-reliability")(bench_reliability)
 
+bench_app.command("storage")(bench_storage)
+
 
 @bench_app.command("modexp")
 def bench_modexp(
@@ -227,10 +233,11 @@ def main() -> None:
     """Entry point: known failures (chain, devnet, keystore, deployments) end with one clear line."""
     from offchain.chain.errors import ChainError
     from offchain.crypto.errors import CryptoError
+    from offchain.storage.errors import StorageError
 
     try:
         app()
-    except (ChainError, CryptoError, FileNotFoundError) as exc:
+    except (ChainError, CryptoError, StorageError, FileNotFoundError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise SystemExit(1) from None
 
