@@ -71,6 +71,7 @@ gas: compile
 # Every benchmark; each system adds its own `bench-<system>` target and lists it here.
 bench: compile
 	$(BIN)/metatrust bench platform
+	$(BIN)/metatrust bench outsourcing
 
 bench-web3compute-onion: setup
 	$(BIN)/metatrust bench web3compute-onion
@@ -79,6 +80,11 @@ bench-web3compute-onion: setup
 .PHONY: bench-resource-auth-reliability
 bench-resource-auth-reliability: setup
 	$(BIN)/metatrust bench resource-auth-reliability
+
+# Meta-BMEOC (seed 000) evaluation: Figs. 4-6, baselines, trends, targets (reports/outsourcing/).
+.PHONY: bench-outsourcing
+bench-outsourcing: setup
+	$(BIN)/metatrust bench outsourcing
 
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
