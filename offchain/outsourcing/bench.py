@@ -73,7 +73,14 @@ class BenchConfig:
     replicas: int = 3
     repeats: int = 7
     online_repeats: int = 5
+    headline_repeats: int = 21
+    """Runs per median of the headline point (k = max ks, d = 2, t = max ts): task and verification."""
+    headline_passes: int = 9
+    """Passes over the m CSNs at the headline point (online and the bare FLINT product)."""
     online_budget_s: float = 3.0
+    clock: str = "wall"
+    """The clock of the grid (Figs. 4-6): ``wall`` or ``cpu`` (:data:`CLOCKS`); the headline point always
+    records both."""
     """At most this long per online measurement: big-d passes run fewer repeats (at least one)."""
 
     @property
@@ -94,6 +101,8 @@ class BenchConfig:
             acc_ms=(4, 10, 16),
             repeats=5,
             online_repeats=2,
+            headline_repeats=9,
+            headline_passes=3,
         )
 
 
@@ -101,14 +110,22 @@ def _median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
-def _timed(fn: Callable[[], T]) -> tuple[float, T]:
-    """Milliseconds of one call, with the cyclic GC paused during it (as :mod:`timeit` does)."""
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.thread_time}
+"""wall: wall-clock (the paper's metric); cpu: this thread's CPU time (leaves out the time the scheduler
+gives to other jobs on a shared machine)."""
+_grid_clock: list[Callable[[], float]] = [time.perf_counter]
+
+
+def _timed(fn: Callable[[], T], clock: Callable[[], float] | None = None) -> tuple[float, T]:
+    """Milliseconds of one call on ``clock`` (default: the grid's), with the cyclic GC paused during it
+    (as :mod:`timeit` does)."""
+    now = clock or _grid_clock[0]
     enabled = gc.isenabled()
     gc.disable()
     try:
-        start = time.perf_counter()
+        start = now()
         value = fn()
-        elapsed = time.perf_counter() - start
+        elapsed = now() - start
     finally:
         if enabled:
             gc.enable()
@@ -326,6 +343,74 @@ def measure_accountability(
     return AccountabilityTimes(m, t, build_ms, acc_ms, replicas * m, fvp_ms)
 
 
+def _timed2(fn: Callable[[], T]) -> tuple[float, float, T]:
+    """Wall-clock and this thread's CPU milliseconds of one call (GC paused)."""
+    cpu_start = time.thread_time()
+    wall, value = _timed(fn, time.perf_counter)
+    return wall, (time.thread_time() - cpu_start) * 1e3, value
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The target point measured with more repeats and two clocks: wall-clock (the paper's metric) and the
+    thread's CPU time (what the code costs, without the time the scheduler gives to other jobs)."""
+
+    k: int
+    t: int
+    m: int
+    wall: dict[str, float]
+    cpu: dict[str, float]
+    repeats: int
+    passes: int
+
+
+def measure_headline(
+    config: BenchConfig, keys: Keys, polynomial: DensePolynomial, x: Sequence[int], t: int
+) -> Headline:
+    field_ = polynomial.field
+    mtd = keys.mtd
+    k = polynomial.k
+    m = required_servers(2, t)
+    group = keys.group(m)
+    matrix = polynomial.quadratic_matrix()
+    samples: dict[str, list[tuple[float, float]]] = {"task": [], "verify": []}
+    for _ in range(config.headline_repeats):
+        wall, cpu, task = _timed2(lambda: prepare_task(mtd, polynomial, x, t))
+        samples["task"].append((wall, cpu))
+    passes: list[dict[str, list[tuple[float, float]]]] = []
+    results: dict[int, CSNResult] = {}
+    for _ in range(config.headline_passes):
+        round_: dict[str, list[tuple[float, float]]] = {"online": [], "flint": []}
+        for j in range(1, m + 1):
+            wall, cpu, results[j] = _timed2(
+                lambda j=j: process_task(keys.csn(j - 1), task.task_for(j), polynomial, mtd.address)  # type: ignore[misc]
+            )
+            round_["online"].append((wall, cpu))
+            z = flint.fmpz_mod_mat(k + 1, 1, [1, *task.shares[j - 1].v], field_.ctx)
+            wall, cpu, _ = _timed2(lambda z=z: matrix * z)  # type: ignore[misc]
+            round_["flint"].append((wall, cpu))
+        passes.append(round_)
+    ordered = [results[j] for j in range(1, m + 1)]
+    for _ in range(config.headline_repeats):
+        wall, cpu, verdict = _timed2(
+            lambda: verify_results(field_, task.transaction, task.secret.alpha, ordered, group)
+        )
+        if not verdict.accepted:
+            raise RuntimeError(f"honest headline run rejected: {verdict.reason}")
+        samples["verify"].append((wall, cpu))
+    figures: list[dict[str, float]] = [{}, {}]
+    for clock in (0, 1):
+        out = figures[clock]
+        out["task_ms"] = _median([s[clock] for s in samples["task"]])
+        out["verify_ms"] = _median([s[clock] for s in samples["verify"]])
+        for stage in ("online", "flint"):
+            out[f"{stage}_slowest_ms"] = _median([max(s[clock] for s in p[stage]) for p in passes])
+            out[f"{stage}_median_ms"] = _median([s[clock] for p in passes for s in p[stage]])
+        out["online_over_flint"] = out["online_slowest_ms"] / out["flint_slowest_ms"]
+        out["online_over_flint_median"] = out["online_median_ms"] / out["flint_median_ms"]
+    return Headline(k, t, m, figures[0], figures[1], config.headline_repeats, config.headline_passes)
+
+
 # ---------------------------------------------------------------------------------------- the run
 
 
@@ -337,12 +422,22 @@ class BenchResult:
     fig4: list[StageTimes] = field(default_factory=list)
     fig6: list[StageTimes] = field(default_factory=list)
     fig5: list[AccountabilityTimes] = field(default_factory=list)
+    headline: Headline | None = None
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     seconds: float = 0.0
 
     def fig4_at(self, k: int, t: int) -> StageTimes:
         return next(row for row in self.fig4 if row.k == k and row.t == t)
+
+
+@contextmanager
+def _using_clock(clock: Callable[[], float]) -> Iterator[None]:
+    _grid_clock[0] = clock
+    try:
+        yield
+    finally:
+        _grid_clock[0] = time.perf_counter
 
 
 @contextmanager
@@ -359,9 +454,11 @@ def run(config: BenchConfig, *, show_progress: bool = True) -> BenchResult:
     """Measure the whole grid (no files written)."""
     field_ = get_field()
     keys = Keys(derive(KEY_SEED + b"/mtd", 0))
+    if config.clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {sorted(CLOCKS)}, got {config.clock!r}")
     result = BenchResult(config, load_before=os.getloadavg())
     start = time.perf_counter()
-    with _progress(show_progress) as progress:
+    with _using_clock(CLOCKS[config.clock]), _progress(show_progress) as progress:
 
         def bar(name: str, total: int) -> Callable[[str], None]:
             if progress is None:
@@ -377,6 +474,8 @@ def run(config: BenchConfig, *, show_progress: bool = True) -> BenchResult:
             for t in config.ts:
                 result.fig4.append(measure_stages(config, keys, generated.polynomial, x, t, baseline=True))
                 step4(f"k={k} t={t}")
+            if k == config.target_k:
+                result.headline = measure_headline(config, keys, generated.polynomial, x, config.target_t)
             del generated
 
         step6 = bar(f"Fig. 6 (k = {config.high_k})", len(config.high_ds))
@@ -558,41 +657,57 @@ def _fmt_load(load: tuple[float, float, float]) -> str:
 
 
 def summary_figures(result: BenchResult) -> dict[str, Any]:
-    """The machine-readable figures (``summary.json``): the headline point is k = max(ks), t = max(ts)."""
+    """The machine-readable figures (``summary.json``), from the headline point (k = max ks, d = 2,
+    t = max ts, measured with more repeats): wall-clock medians, and ``*_cpu`` the thread's CPU time."""
     config = result.config
-    k, t = config.target_k, config.target_t
-    head = result.fig4_at(k, t)
-    online_rows = [row for row in result.fig4 if row.k == k]
-    online_ms = _median([row.online_ms for row in online_rows])
-    bare_ms = _median([row.bare_ms for row in online_rows if row.bare_ms is not None])
+    head = result.headline
+    if head is None:
+        raise ValueError("the headline point was not measured")
+    k, t = head.k, head.t
+    grid = result.fig4_at(k, t)
     gen = next(g for kk, d, _, g in result.generation if kk == k and d == 2)
+    wall, cpu = head.wall, head.cpu
     figures: dict[str, Any] = {
-        f"online_over_flint_k{k}_d2": online_ms / bare_ms,
-        f"online_ms_k{k}_d2": online_ms,
-        f"flint_matvec_ms_k{k}_d2": bare_ms,
-        f"online_median_csn_over_flint_k{k}_d2": _median(
-            [row.online_median_csn_ms / (row.bare_median_ms or 1.0) for row in online_rows]
-        ),
-        f"task_ms_k{k}_t{t}": head.task_ms,
-        f"zw_task_ms_k{k}_t{t}": head.zw_task_ms,
-        f"verify_ms_t{t}": head.verify_ms,
+        f"online_over_flint_k{k}_d2": wall["online_over_flint"],
+        f"online_ms_k{k}_d2": wall["online_slowest_ms"],
+        f"flint_matvec_ms_k{k}_d2": wall["flint_slowest_ms"],
+        f"online_median_csn_over_flint_k{k}_d2": wall["online_over_flint_median"],
+        f"online_median_csn_ms_k{k}_d2": wall["online_median_ms"],
+        f"task_ms_k{k}_t{t}": wall["task_ms"],
+        f"verify_ms_t{t}": wall["verify_ms"],
+        f"online_over_flint_k{k}_d2_cpu": cpu["online_over_flint"],
+        f"online_ms_k{k}_d2_cpu": cpu["online_slowest_ms"],
+        f"flint_matvec_ms_k{k}_d2_cpu": cpu["flint_slowest_ms"],
+        f"task_ms_k{k}_t{t}_cpu": cpu["task_ms"],
+        f"verify_ms_t{t}_cpu": cpu["verify_ms"],
         f"verify_m_t{t}": head.m,
+        f"zw_task_ms_k{k}_t{t}": grid.zw_task_ms,
         f"f_generation_ms_k{k}_d2": gen.generate_ms,
         f"f_digest_ms_k{k}_d2": gen.digest_ms,
         f"f_prepare_ms_k{k}_d2": gen.prepare_ms,
         "outsourcing_load_average_before": list(result.load_before),
         "outsourcing_load_average_after": list(result.load_after),
         "outsourcing_bench_seconds": result.seconds,
+        "outsourcing_grid": {
+            "ks": list(config.ks),
+            "ts": list(config.ts),
+            "high_k": config.high_k,
+            "high_ds": list(config.high_ds),
+            "acc_ms": list(config.acc_ms),
+        },
     }
     if result.fig5:
         last = result.fig5[-1]
         figures[f"acc_ms_m{last.m}"] = last.acc_ms
         figures[f"fvp_acc_ms_m{last.m}"] = last.fvp_acc_ms
     figures["outsourcing_targets"] = {
-        "online_over_flint_at_most_1_5": figures[f"online_over_flint_k{k}_d2"] <= 1.5,
-        "online_under_60_ms": online_ms < 60.0,
-        "task_under_20_ms": head.task_ms < 20.0,
-        "verify_under_10_ms": head.verify_ms < 10.0,
+        clock: {
+            "online_over_flint_at_most_1_5": values["online_over_flint"] <= 1.5,
+            "online_under_60_ms": values["online_slowest_ms"] < 60.0,
+            "task_under_20_ms": values["task_ms"] < 20.0,
+            "verify_under_10_ms": values["verify_ms"] < 10.0,
+        }
+        for clock, values in (("wall", wall), ("cpu", cpu))
     }
     return figures
 
@@ -676,29 +791,58 @@ def tables(result: BenchResult) -> list[Table]:
     trends = Table("Trends: the paper's claims (R32) vs ours", ["figure", "paper's claim", "ours", "holds"])
     for trend in check_trends(result):
         trends.add(trend.figure, trend.claim, trend.measured, "yes" if trend.holds else "**no**")
-    summary = summary_figures(result)
-    k, t = config.target_k, config.target_t
-    targets = Table("Targets (this run)", ["target", "measured", "met"])
-    met = summary["outsourcing_targets"]
+    head = result.headline
+    assert head is not None
+    targets = Table(
+        "Targets (this run)",
+        ["target", "wall-clock", "met", "CPU time", "met (CPU)"],
+        notes=[
+            f"The headline point k = {head.k}, d = 2, t = {head.t} (m = {head.m}), measured apart with "
+            f"{head.repeats} runs (task, verification) and {head.passes} passes over the m CSNs (online: "
+            "the slowest CSN per pass; the bare FLINT product Q·z timed right after each CSN on its point). "
+            "Medians. Wall-clock is the paper's metric; CPU time is this thread's, so it leaves out the "
+            "time the scheduler gave to other jobs on the shared machine."
+        ],
+    )
+
+    def yes(flag: bool) -> str:
+        return "yes" if flag else "**no**"
+
+    w, c = head.wall, head.cpu
     targets.add(
-        f"online (k={k}, d=2) ≤ 1.5× bare FLINT Q·z",
-        f"{summary[f'online_over_flint_k{k}_d2']:.3f}×",
-        "yes" if met["online_over_flint_at_most_1_5"] else "**no**",
+        "online ≤ 1.5× bare FLINT Q·z (slowest CSN vs slowest Q·z)",
+        f"{w['online_over_flint']:.3f}×",
+        yes(w["online_over_flint"] <= 1.5),
+        f"{c['online_over_flint']:.3f}×",
+        yes(c["online_over_flint"] <= 1.5),
     )
     targets.add(
-        f"online (k={k}, d=2) < 60 ms",
-        f"{summary[f'online_ms_k{k}_d2']:.2f} ms",
-        "yes" if met["online_under_60_ms"] else "**no**",
+        "online (median CSN vs median Q·z), for reference",
+        f"{w['online_over_flint_median']:.3f}×",
+        yes(w["online_over_flint_median"] <= 1.5),
+        f"{c['online_over_flint_median']:.3f}×",
+        yes(c["online_over_flint_median"] <= 1.5),
     )
     targets.add(
-        f"task processing (k={k}, t={t}) < 20 ms",
-        f"{summary[f'task_ms_k{k}_t{t}']:.2f} ms",
-        "yes" if met["task_under_20_ms"] else "**no**",
+        "online (slowest CSN) < 60 ms",
+        f"{w['online_slowest_ms']:.2f} ms (Q·z {w['flint_slowest_ms']:.2f})",
+        yes(w["online_slowest_ms"] < 60.0),
+        f"{c['online_slowest_ms']:.2f} ms (Q·z {c['flint_slowest_ms']:.2f})",
+        yes(c["online_slowest_ms"] < 60.0),
     )
     targets.add(
-        f"verification (t={t}, m={summary[f'verify_m_t{t}']}) < 10 ms",
-        f"{summary[f'verify_ms_t{t}']:.2f} ms",
-        "yes" if met["verify_under_10_ms"] else "**no**",
+        "task processing < 20 ms (F generation excluded)",
+        f"{w['task_ms']:.2f} ms",
+        yes(w["task_ms"] < 20.0),
+        f"{c['task_ms']:.2f} ms",
+        yes(c["task_ms"] < 20.0),
+    )
+    targets.add(
+        f"verification (m = {head.m} signatures + interpolation) < 10 ms",
+        f"{w['verify_ms']:.2f} ms",
+        yes(w["verify_ms"] < 10.0),
+        f"{c['verify_ms']:.2f} ms",
+        yes(c["verify_ms"] < 10.0),
     )
     return [targets, trends, fig4, fig6, fig5, gen]
 
@@ -807,7 +951,11 @@ def write(result: BenchResult, directory: Path) -> Path:
             PAPER_NOTE,
             f"Load average (1/5/15 min) before: {_fmt_load(result.load_before)}, after: "
             f"{_fmt_load(result.load_after)} on {os.cpu_count()} cores; the run took {result.seconds:.0f} s. "
-            "The machine was shared with other jobs: medians damp the noise but absolute times are inflated.",
+            "The machine was shared with other jobs: medians damp the noise but wall-clock times are "
+            "inflated and noisy.",
+            f"**Clock of the grid (Figs. 4-6, trends): {result.config.clock}** "
+            "(`wall`: wall-clock, the paper's metric; `cpu`: this thread's CPU time, without the time the "
+            "scheduler gave to other jobs). The targets table records both clocks.",
         ]
     )
     return write_report(directory, REPORT_NAME, tables(result), summary, names, intro)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,8 @@ TINY = BenchConfig(
     acc_ms=(4, 7),
     repeats=2,
     online_repeats=2,
+    headline_repeats=3,
+    headline_passes=2,
 )
 
 
@@ -60,12 +63,17 @@ def test_bench_writes_every_file_and_key(tmp_path: Path) -> None:
     assert summary["online_over_flint_k16_d2"] == pytest.approx(
         summary["online_ms_k16_d2"] / summary["flint_matvec_ms_k16_d2"]
     )
-    assert set(summary["outsourcing_targets"]) == {
-        "online_over_flint_at_most_1_5",
-        "online_under_60_ms",
-        "task_under_20_ms",
-        "verify_under_10_ms",
-    }
+    for clock in ("wall", "cpu"):
+        assert set(summary["outsourcing_targets"][clock]) == {
+            "online_over_flint_at_most_1_5",
+            "online_under_60_ms",
+            "task_under_20_ms",
+            "verify_under_10_ms",
+        }
+        assert summary[f"verify_ms_t2{'_cpu' if clock == 'cpu' else ''}"] > 0
+    assert result.headline is not None
+    assert result.headline.m == 7
+    assert result.headline.cpu["online_slowest_ms"] >= result.headline.cpu["online_median_ms"] > 0
     assert len(summary["outsourcing_load_average_before"]) == 3
     assert "environment" in summary
 
@@ -118,3 +126,12 @@ def test_fvp_vote_flags_exactly_the_minority_replica() -> None:
     split = [fvp_result(s, key.public_key, 1, i, 10 + i) for i, s in enumerate(servers[:3])]
     with pytest.raises(ValueError, match="no honest majority"):
         fvp_accountability(secret, split, [s.address for s in servers[:3]], 3)
+
+
+def test_bench_cpu_clock_and_bad_clock(tmp_path: Path) -> None:
+    small = replace(TINY, ks=(8,), ts=(1,), high_ds=(2,), acc_ms=(4,), clock="cpu")
+    result, report = run_and_write(small, tmp_path, show_progress=False)
+    assert result.fig4[0].task_ms > 0
+    assert "Clock of the grid (Figs. 4-6, trends): cpu" in report.read_text()
+    with pytest.raises(ValueError, match="clock must be one of"):
+        run_and_write(replace(TINY, clock="sundial"), tmp_path, show_progress=False)
