@@ -295,6 +295,12 @@ class AccountabilityTimes:
     acc_ms: float
     fvp_servers: int
     fvp_acc_ms: float
+    fvp_redundant_ms: float
+    """The (replicas - 1)·m extra evaluations of F that FVP-EOC runs on every task (serial sum)."""
+
+    @property
+    def fvp_total_ms(self) -> float:
+        return self.fvp_acc_ms + self.fvp_redundant_ms
 
 
 def measure_accountability(
@@ -340,7 +346,12 @@ def measure_accountability(
     )
     if flagged != [addresses[0]]:
         raise RuntimeError(f"FVP-EOC vote flagged {flagged}, expected the one cheater")
-    return AccountabilityTimes(m, t, build_ms, acc_ms, replicas * m, fvp_ms)
+    evaluations = [
+        _repeat(lambda share=share: polynomial.evaluate(share.v), 3)[0]  # type: ignore[misc]
+        for share in task.shares
+    ]
+    redundant_ms = (replicas - 1) * sum(evaluations)
+    return AccountabilityTimes(m, t, build_ms, acc_ms, replicas * m, fvp_ms, redundant_ms)
 
 
 def _timed2(fn: Callable[[], T]) -> tuple[float, float, T]:
@@ -519,6 +530,19 @@ def _rising(values: Sequence[float]) -> bool:
     return values[-1] > values[0] and ups * 2 >= len(values) - 1
 
 
+FLAT = 0.25
+"""A series counts as flat when its least-squares line changes by at most 25 % of its mean over the range
+(a single noisy point does not decide, as it would with max/min)."""
+
+
+def _relative_change(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """The least-squares line's change over the x range, relative to the mean of ys."""
+    if len(xs) < 2:
+        return 0.0
+    slope = statistics.linear_regression(xs, ys).slope
+    return slope * (max(xs) - min(xs)) / statistics.fmean(ys)
+
+
 def check_trends(result: BenchResult) -> list[Trend]:
     """The paper's qualitative claims (spec §6.4, R32) against our measurements."""
     config = result.config
@@ -559,13 +583,13 @@ def check_trends(result: BenchResult) -> list[Trend]:
     if multi_t:
         for attr, label in (("online_ms", "slowest of the m CSNs"), ("online_median_csn_ms", "median CSN")):
             series = [float(getattr(result.fig4_at(k_max, t), attr)) for t in config.ts]
-            spread = max(series) / min(series)
+            change = _relative_change([float(t) for t in config.ts], series)
             trends.append(
                 Trend(
                     "4(b)",
                     f"online time independent of t (k={k_max}; {label})",
-                    " / ".join(f"{v:.1f}" for v in series) + f" ms; max/min = {spread:.2f}",
-                    spread <= 1.25,
+                    " / ".join(f"{v:.1f}" for v in series) + f" ms; fitted change over t = {change:+.0%}",
+                    abs(change) <= FLAT,
                 )
             )
     ratios = [(row.zw_online_ms or 0.0) / row.online_ms for row in result.fig4 if row.zw_online_ms]
@@ -580,13 +604,13 @@ def check_trends(result: BenchResult) -> list[Trend]:
     )
     if multi_k:
         series = [result.fig4_at(k, t_max).verify_ms for k in config.ks]
-        spread = max(series) / min(series)
+        change = _relative_change([float(k) for k in config.ks], series)
         trends.append(
             Trend(
                 "4(c)",
                 f"verification barely depends on k (t={t_max})",
-                f"max/min over k = {spread:.2f}",
-                spread <= 1.5,
+                f"{min(series):.2f} to {max(series):.2f} ms; fitted change over k = {change:+.0%}",
+                abs(change) <= FLAT,
             )
         )
     if multi_t:
@@ -623,15 +647,19 @@ def check_trends(result: BenchResult) -> list[Trend]:
             )
         )
     if result.fig5:
-        faster = sum(row.acc_ms < row.fvp_acc_ms for row in result.fig5)
-        trends.append(
-            Trend(
-                "5",
-                "Meta-BMEOC accountability faster than FVP-EOC (approximation)",
-                f"faster at {faster}/{len(result.fig5)} m",
-                faster == len(result.fig5),
+        for attr, label in (
+            ("fvp_acc_ms", "its vote alone"),
+            ("fvp_total_ms", "vote + redundant evaluations"),
+        ):
+            faster = sum(row.acc_ms < float(getattr(row, attr)) for row in result.fig5)
+            trends.append(
+                Trend(
+                    "5",
+                    f"Meta-BMEOC accountability faster than FVP-EOC (approximation: {label})",
+                    f"faster at {faster}/{len(result.fig5)} m",
+                    faster == len(result.fig5),
+                )
             )
-        )
         series = [row.acc_ms for row in result.fig5]
         if len(series) > 1:
             trends.append(
@@ -700,6 +728,7 @@ def summary_figures(result: BenchResult) -> dict[str, Any]:
         last = result.fig5[-1]
         figures[f"acc_ms_m{last.m}"] = last.acc_ms
         figures[f"fvp_acc_ms_m{last.m}"] = last.fvp_acc_ms
+        figures[f"fvp_vote_plus_redundant_ms_m{last.m}"] = last.fvp_total_ms
     figures["outsourcing_targets"] = {
         clock: {
             "online_over_flint_at_most_1_5": values["online_over_flint"] <= 1.5,
@@ -778,16 +807,35 @@ def tables(result: BenchResult) -> list[Table]:
     )
     fig5 = Table(
         "Fig. 5: accountability latency vs m (d = 2, one cheating CSN)",
-        ["m", "t", "TX_acc build ms (MTD)", "ACC ms (Algorithm 1)", "FVP-EOC servers", "FVP-EOC vote ms"],
+        [
+            "m",
+            "t",
+            "TX_acc build ms (MTD)",
+            "ACC ms (Algorithm 1)",
+            "FVP-EOC servers",
+            "FVP-EOC vote ms",
+            "FVP-EOC redundant evaluations ms",
+            "FVP-EOC vote + redundant ms",
+        ],
         notes=[
             f"k = {config.acc_k}, t = ⌊(m−1)/3⌋. FVP-EOC approximation (spec §7 item 30): "
             f"{config.replicas} replicas per subtask, EC-ElGamal (secp256k1) encrypted results, "
-            "per-replica signature check, decryption and majority vote; the servers' redundant "
-            "computation is not counted."
+            "per-replica signature check, decryption and majority vote. Its redundant computation, the "
+            f"{config.replicas - 1}·m extra evaluations of F that it runs on every task (ours recomputes m "
+            "only when verification fails), is shown apart as a serial sum."
         ],
     )
     for row in result.fig5:
-        fig5.add(row.m, row.t, row.build_ms, row.acc_ms, row.fvp_servers, row.fvp_acc_ms)
+        fig5.add(
+            row.m,
+            row.t,
+            row.build_ms,
+            row.acc_ms,
+            row.fvp_servers,
+            row.fvp_acc_ms,
+            row.fvp_redundant_ms,
+            row.fvp_total_ms,
+        )
     trends = Table("Trends: the paper's claims (R32) vs ours", ["figure", "paper's claim", "ours", "holds"])
     for trend in check_trends(result):
         trends.add(trend.figure, trend.claim, trend.measured, "yes" if trend.holds else "**no**")
@@ -930,6 +978,7 @@ def plots(result: BenchResult, directory: Path) -> list[str]:
                 {
                     "Meta-BMEOC ACC": (ms, [row.acc_ms for row in result.fig5]),
                     "FVP-EOC vote (approx.)": (ms, [row.fvp_acc_ms for row in result.fig5]),
+                    "FVP-EOC vote + redundant evaluations": (ms, [row.fvp_total_ms for row in result.fig5]),
                 },
             )
         ],
