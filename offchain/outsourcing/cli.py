@@ -93,7 +93,12 @@ def bench_command(
     quick: Annotated[
         bool, typer.Option("--quick", help="a small grid (k in {200, 1000, 2000}, t in {1, 5})")
     ] = False,
-    out: Annotated[Path, typer.Option(help="report directory")] = Path("reports/outsourcing"),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="report directory [default: reports/outsourcing, with --quick reports/outsourcing/quick]"
+        ),
+    ] = None,
     repeats: Annotated[int | None, typer.Option(help="runs per median (task, verification)")] = None,
     max_d: Annotated[int | None, typer.Option("--max-d", help="largest d of the Fig. 6 grid (k = 9)")] = None,
     clock: Annotated[
@@ -111,6 +116,8 @@ def bench_command(
     if max_d is not None:
         config = replace(config, high_ds=tuple(range(2, max_d + 1, 2)))
     config = replace(config, clock=clock)
+    if out is None:
+        out = Path("reports/outsourcing/quick" if quick else "reports/outsourcing")
     result, path = run_and_write(config, out)
     figures = summary_figures(result)
     table = Table(title="Meta-BMEOC benchmark (summary.json)")
