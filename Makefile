@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 APE := $(BIN)/ape
 NETWORK ?= ethereum:local:foundry
 # every benchmark target (each writes under reports/<system>/); `make bench` runs them all
-BENCHES := bench-platform bench-modexp bench-resource-auth bench-web3compute bench-storage
+BENCHES := bench-platform bench-outsourcing bench-modexp bench-resource-auth bench-web3compute bench-storage
 
 .PHONY: help setup compile lint typecheck test demo gas bench $(BENCHES) deploy clean
 
@@ -95,6 +95,12 @@ bench-web3compute: compile
 # MetaAICM storage (seed 001 Table 4.2): upload/download on the embedded IPFS-compatible store.
 bench-storage: setup
 	$(BIN)/metatrust bench storage
+
+# Meta-BMEOC (seed 000) evaluation: Figs. 4-6, baselines, trends, targets (reports/outsourcing/), on the
+# wall clock (the paper's metric), then the same grid on CPU time (reports/outsourcing/cpu/, load-robust).
+bench-outsourcing: setup
+	$(BIN)/metatrust bench outsourcing
+	$(BIN)/metatrust bench outsourcing --clock cpu --out reports/outsourcing/cpu
 
 clean:
 	rm -rf .build contracts/.cache .tools $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

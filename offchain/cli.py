@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from offchain.modexp.cli import app as modexp_app
+from offchain.outsourcing.cli import bench_command as bench_outsourcing
 from offchain.outsourcing.cli import outsource_command
 from offchain.resource_auth.cli import bench_resource_auth
 from offchain.resource_auth.cli_reliability import bench_reliability
@@ -150,6 +151,7 @@ bench_app.command("web3compute-onion")(bench_web3compute_onion)
 bench_app.command("web3compute-fl")(bench_web3compute_fl)
 
 bench_app.command("resource-auth-reliability")(bench_reliability)
+bench_app.command("outsourcing")(bench_outsourcing)
 
 bench_app.command("storage")(bench_storage)
 

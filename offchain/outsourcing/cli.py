@@ -87,3 +87,48 @@ def outsource_command(
         )
     if not (honest_ok or caught):
         raise typer.Exit(1)
+
+
+def bench_command(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="a small grid (k in {200, 1000, 2000}, t in {1, 5})")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="report directory [default: reports/outsourcing, with --quick reports/outsourcing/quick]"
+        ),
+    ] = None,
+    repeats: Annotated[int | None, typer.Option(help="runs per median (task, verification)")] = None,
+    max_d: Annotated[int | None, typer.Option("--max-d", help="largest d of the Fig. 6 grid (k = 9)")] = None,
+    clock: Annotated[
+        str, typer.Option(help="clock of the grid: wall (the paper's metric) or cpu (this thread's CPU time)")
+    ] = "wall",
+) -> None:
+    """Meta-BMEOC evaluation: the paper's Figs. 4-6 with the baselines, trends and targets."""
+    from dataclasses import replace
+
+    from offchain.outsourcing.bench import BenchConfig, run_and_write, summary_figures
+
+    config = BenchConfig.quick() if quick else BenchConfig()
+    if repeats is not None:
+        config = replace(config, repeats=repeats)
+    if max_d is not None:
+        config = replace(config, high_ds=tuple(range(2, max_d + 1, 2)))
+    config = replace(config, clock=clock)
+    if out is None:
+        out = Path("reports/outsourcing/quick" if quick else "reports/outsourcing")
+    result, path = run_and_write(config, out)
+    figures = summary_figures(result)
+    table = Table(title="Meta-BMEOC benchmark (summary.json)")
+    table.add_column("key")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        if isinstance(value, float):
+            table.add_row(key, f"{value:.3f}")
+        elif not isinstance(value, list | dict):
+            table.add_row(key, str(value))
+    console.print(table)
+    for clock, met in figures["outsourcing_targets"].items():
+        console.print(f"targets met ({clock}): " + ", ".join(f"{name}={ok}" for name, ok in met.items()))
+    console.print(f"report: {path}")
