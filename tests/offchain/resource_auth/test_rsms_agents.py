@@ -1,4 +1,5 @@
-"""RSMS over HTTP: MSRP and RPM agents registered in RSC, an anonymous RN finds them there (devnet)."""
+"""RSMS over HTTP on the devnet: MSRP and RPM agents registered in RSC, every authentication recorded in
+``RSMSLedger`` by the pool's RPM; replays, a clone racing at two pools and a revoked RN are refused."""
 
 from __future__ import annotations
 
@@ -11,15 +12,24 @@ from rich.console import Console
 from offchain.chain.connection import connect
 from offchain.chain.deployments import Deployments, load_deployments
 from offchain.crypto.keys import from_private_key
-from offchain.deploy import Deployment, write_deployments
+from offchain.deploy import Deployment, deploy_resource_auth, write_deployments
 from offchain.resource_auth.agents import Wire, run_resource_auth_flow
 
 pytestmark = pytest.mark.chain
 
 
 @pytest.fixture(scope="module")
-def deployments(platform: Deployment, tmp_path_factory: pytest.TempPathFactory, chain: Any) -> Deployments:
-    path = write_deployments(platform, chain.provider.uri, root=tmp_path_factory.mktemp("deployments"))
+def deployments(
+    project: Any,
+    deployer: Any,
+    platform: Deployment,
+    accounts: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    chain: Any,
+) -> Deployments:
+    """Platform + RSMSLedger whose MSRP is account 6 (the MSRP agent's key)."""
+    deployment = deploy_resource_auth(project, deployer, platform, msrp=accounts[6].address)
+    path = write_deployments(deployment, chain.provider.uri, root=tmp_path_factory.mktemp("deployments"))
     return load_deployments(path)
 
 
@@ -40,9 +50,22 @@ def test_initial_and_re_authentication_over_http(
     )
     assert report.replay_status == 409
     assert report.replay_code == "replay-detected"
-    assert report.records == 3  # initial + re-auth of the first RN, initial of the second
+    assert report.replay_revert == "SecretAlreadyUsed"  # the contract's own refusal, by name
+    admitted = [o for o in report.race_outcomes if o == "admitted"]
+    refused = [o for o in report.race_outcomes if o != "admitted"]
+    assert len(admitted) == 1
+    assert len(refused) == 1
+    assert refused[0].startswith("409 ")
+    assert report.revoked_status == 403
+    assert report.revoked_code == "revoked-node"
+    assert report.revoked_revert == "PseudonymIsRevoked"
     assert report.outsider_report_status == 403
-    assert len(report.steps) == 7
+    # initial + re-auth + the race's winner of the first RN, then the three group members
+    assert report.records == 6
+    assert report.writers == {1: {keys[1].address}, 2: {keys[2].address}}  # each pool's RPM wrote its records
+    assert report.group_size == 3
+    assert report.departed_refused
+    assert len(report.steps) == 13
 
 
 def test_wire_rejects_non_hex() -> None:
