@@ -57,6 +57,8 @@ from offchain.resource_auth.errors import (
     RSMSError,
 )
 from offchain.resource_auth.group import Point
+from offchain.resource_auth.ledger import ChainLedger
+from offchain.resource_auth.ledger_api import Ledger
 from offchain.resource_auth.messages import (
     AuthAck,
     AuthReport,
@@ -328,7 +330,9 @@ def _registry(w3: Web3, deployments: Deployments, key: KeyPair) -> RegistryClien
     return RegistryClient(contract(w3, deployments, "RSC"), _sender(w3, deployments, key))
 
 
-def _register(registry: RegistryClient, roles: ActorRole, key: KeyPair, endpoint: str, provider: str) -> None:
+def ensure_registered(
+    registry: RegistryClient, roles: ActorRole, key: KeyPair, endpoint: str, provider: str
+) -> None:
     """Register in RSC, or point an existing record at this run's endpoint (a second run on one devnet)."""
     assert registry.sender is not None
     record = registry.node(registry.sender.address)
@@ -339,9 +343,20 @@ def _register(registry: RegistryClient, roles: ActorRole, key: KeyPair, endpoint
     registry.register(roles, encryption_keypair(key).compressed_public_key, endpoint, provider=provider)
 
 
-def _approve(auditor: RegistryClient, address: str, roles: ActorRole) -> None:
+def approve_pending(auditor: RegistryClient, address: str, roles: ActorRole) -> None:
+    """Auditor: approve ``roles`` for ``address`` if they are pending."""
     if auditor.node(address).pending_roles & roles:
         auditor.approve_roles(address, roles)
+
+
+def open_pools(msrp_ledger: ChainLedger, managers: dict[int, str]) -> None:
+    """MSRP: open each pool in RSMSLedger under its manager (or hand it over if another manages it)."""
+    for pool_id, manager in managers.items():
+        info = msrp_ledger.pool(pool_id)
+        if not info.open:
+            msrp_ledger.open_pool(pool_id, manager)
+        elif info.manager != Web3.to_checksum_address(manager):
+            msrp_ledger.set_pool_manager(pool_id, manager)
 
 
 async def _attempt(call: Awaitable[object]) -> AgentCallError | None:
@@ -352,7 +367,7 @@ async def _attempt(call: Awaitable[object]) -> AgentCallError | None:
     return None
 
 
-def _clone(rn: ResourceNode) -> ResourceNode:
+def clone_rn(rn: ResourceNode) -> ResourceNode:
     """A copy of an RN's secrets and chain position (what an attacker who cloned the device holds)."""
     twin = ResourceNode(rn.credentials, rn.params, config=rn.config)
     twin.a, twin.pid, twin.k, twin.pool_id, twin.authenticated = (
@@ -407,22 +422,19 @@ async def run_resource_auth_flow(
         rpm_agents.append(agent)
     try:
         async with msrp_agent, rpm_agents[0], rpm_agents[1]:
-            _register(msrp_registry, ActorRole.RESOURCE_PROVIDER, msrp_key, msrp_agent.endpoint, "")
-            _approve(auditor_registry, msrp_key.address, ActorRole.RESOURCE_PROVIDER)
+            ensure_registered(msrp_registry, ActorRole.RESOURCE_PROVIDER, msrp_key, msrp_agent.endpoint, "")
+            approve_pending(auditor_registry, msrp_key.address, ActorRole.RESOURCE_PROVIDER)
             for pool_id, (key, agent) in enumerate(zip(rpm_keys, rpm_agents, strict=True), start=1):
                 registry = _registry(w3, deployments, key)
-                _register(registry, ActorRole.POOL_MANAGER, key, agent.endpoint, pool_provider(pool_id))
-                _approve(auditor_registry, key.address, ActorRole.POOL_MANAGER)
+                ensure_registered(
+                    registry, ActorRole.POOL_MANAGER, key, agent.endpoint, pool_provider(pool_id)
+                )
+                approve_pending(auditor_registry, key.address, ActorRole.POOL_MANAGER)
             report.note(
                 console,
                 "MSRP and the RPMs of pools 1, 2 serve on loopback, registered and approved in RSC",
             )
-            for pool_id, key in enumerate(rpm_keys, start=1):
-                info = msrp_ledger.pool(pool_id)
-                if not info.open:
-                    msrp_ledger.open_pool(pool_id, key.address)
-                elif info.manager != key.address:
-                    msrp_ledger.set_pool_manager(pool_id, key.address)
+            open_pools(msrp_ledger, {pool_id: key.address for pool_id, key in enumerate(rpm_keys, start=1)})
             report.note(
                 console, "MSRP opened pools 1, 2 in RSMSLedger under the RPMs holding POOL_MANAGER in RSC"
             )
@@ -453,7 +465,7 @@ async def run_resource_auth_flow(
                 console,
                 f"the same record sent straight to RSMSLedger by RPM-2 → revert {report.replay_revert}",
             )
-            clone = _clone(rn)
+            clone = clone_rn(rn)
             outcomes = await asyncio.gather(
                 _attempt(rn_authenticate(rn, 1, msrp_registry, initial=False)),
                 _attempt(rn_authenticate(clone, 2, msrp_registry, initial=False)),

@@ -7,13 +7,27 @@ import asyncio
 from typing import Any
 
 import pytest
+from eth_account import Account
 from rich.console import Console
 
-from offchain.chain.connection import connect
+from offchain.chain.connection import connect, contract
 from offchain.chain.deployments import Deployments, load_deployments
-from offchain.crypto.keys import from_private_key
+from offchain.chain.registry import RegistryClient
+from offchain.chain.roles import ActorRole
+from offchain.chain.sender import TransactionSender
+from offchain.crypto.keys import KeyPair, from_private_key
 from offchain.deploy import Deployment, deploy_resource_auth, write_deployments
-from offchain.resource_auth.agents import Wire, run_resource_auth_flow
+from offchain.resource_auth.agents import (
+    Wire,
+    approve_pending,
+    clone_rn,
+    ensure_registered,
+    open_pools,
+    run_resource_auth_flow,
+)
+from offchain.resource_auth.errors import OutOfOrder, ReplayDetected
+from offchain.resource_auth.flows import World
+from offchain.resource_auth.ledger import ChainLedger
 
 pytestmark = pytest.mark.chain
 
@@ -66,6 +80,64 @@ def test_initial_and_re_authentication_over_http(
     assert report.group_size == 3
     assert report.departed_refused
     assert len(report.steps) == 13
+
+
+def _sender(w3: Any, deployments: Deployments, key: KeyPair) -> TransactionSender:
+    return TransactionSender(w3, Account.from_key(key.private_key), deployments=deployments)
+
+
+def test_a_clone_racing_at_two_pools_is_refused_by_the_contract(
+    deployments: Deployments, auditor: Any, accounts: Any
+) -> None:
+    """Both RPMs pass their checks and both get the MSRP's approval (the MSRP has not advanced the RN's
+    chain yet); RSMSLedger's check-and-set records one and refuses the other with SecretAlreadyUsed; the
+    MSRP confirms only the recorded one."""
+    w3 = connect(deployments.rpc_url, expected_chain_id=deployments.chain_id)
+    msrp_key, *rpm_keys = (from_private_key(accounts[i].private_key) for i in (6, 7, 8))
+    auditor_registry = RegistryClient(
+        contract(w3, deployments, "RSC"), _sender(w3, deployments, from_private_key(auditor.private_key))
+    )
+    for pool_id, key in enumerate(rpm_keys, start=1):
+        registry = RegistryClient(contract(w3, deployments, "RSC"), _sender(w3, deployments, key))
+        ensure_registered(registry, ActorRole.POOL_MANAGER, key, "http://127.0.0.1:9", f"rsms-pool-{pool_id}")
+        approve_pending(auditor_registry, key.address, ActorRole.POOL_MANAGER)
+    msrp_ledger = ChainLedger.from_deployments(w3, deployments, _sender(w3, deployments, msrp_key))
+    open_pools(msrp_ledger, {1: rpm_keys[0].address, 2: rpm_keys[1].address})
+    ledgers = {
+        pool_id: ChainLedger.from_deployments(w3, deployments, _sender(w3, deployments, key))
+        for pool_id, key in enumerate(rpm_keys, start=1)
+    }
+    world = World.create(pools=2, ledger=msrp_ledger, rpm_ledgers=dict(ledgers))
+    rn = world.register_rn(1, b"race-rn")
+    world.initial_auth(rn, 1)  # here the MSRP records itself (its role may), as the in-process world does
+    twin = clone_rn(rn)
+    rpm_1, rpm_2 = world.rpms[1], world.rpms[2]
+    report_1, _ = rpm_1.handle_reauth(rn.start_reauth(world.msrp.directory(1)))
+    report_2, _ = rpm_2.handle_reauth(twin.start_reauth(world.msrp.directory(2)))
+    approved = world.msrp.approve_report(report_1)
+    assert world.msrp.approve_report(report_2) == approved  # the same (H4(a_2), PID_2), approved twice
+    with pytest.raises(OutOfOrder, match="not recorded"):
+        world.msrp.confirm_report(report_1)  # no acknowledgement before the record is on chain
+    index = rpm_1.record_pending(report_1.pid)
+    with pytest.raises(ReplayDetected) as lost:
+        rpm_2.record_pending(report_2.pid)
+    assert lost.value.revert_name == "SecretAlreadyUsed"
+    rpm_2.on_reject(report_2.pid)
+    with pytest.raises(OutOfOrder, match="not pool 2's"):
+        world.msrp.confirm_report(report_2)
+    ack = world.msrp.confirm_report(report_1)
+    assert ack.record_index == index
+    rn.finish(rpm_1.on_ack(ack))
+    assert rn.k == 2
+    with pytest.raises(ReplayDetected):  # the loser can never be confirmed now
+        world.msrp.confirm_report(report_2)
+    record = msrp_ledger.records()[index]
+    assert (record.pool_id, record.tag, record.pid, record.writer) == (
+        1,
+        approved[0],
+        approved[1],
+        rpm_keys[0].address,
+    )
 
 
 def test_wire_rejects_non_hex() -> None:
