@@ -18,10 +18,18 @@ from offchain.chain.connection import connect
 from offchain.chain.deployments import load_deployments
 from offchain.chain.devnet import dev_accounts
 from offchain.crypto.keys import from_private_key
-from offchain.deploy import deploy_modexp, deploy_platform, deployer_account, rpc_url, write_deployments
+from offchain.deploy import (
+    deploy_modexp,
+    deploy_platform,
+    deploy_resource_auth,
+    deployer_account,
+    rpc_url,
+    write_deployments,
+)
 from offchain.modexp.flow import FlowKeys, run_modexp_flow
 from offchain.outsourcing.flow import run_outsourcing_flow
 from offchain.platform_flow import run_platform_flow
+from offchain.resource_auth.agents import run_resource_auth_flow
 
 
 def main() -> None:
@@ -36,6 +44,9 @@ def main() -> None:
     deployer = deployer_account()
     deployment = deploy_platform(project, deployer)
     deploy_modexp(project, deployer, deployment)
+    # RSMS: accounts 8 and 9 are the RPMs; the MSRP is a 11th dev account, funded below (anvil funds 10)
+    rsms_accounts = dev_accounts(n=11)[8:]
+    deploy_resource_auth(project, deployer, deployment, msrp=rsms_accounts[2].address)
     path = write_deployments(deployment, rpc_url())
     for name, record in deployment.records.items():
         console.print(f"  {name:<12} {record['address']}")
@@ -53,6 +64,9 @@ def main() -> None:
         run_modexp_flow(w3, deployments, modexp_keys, console, scenarios=("honest", "forged"))
     )
     outsourcing = asyncio.run(run_outsourcing_flow(w3, deployments, auditor, keys[7], console))
+    w3.provider.make_request("anvil_setBalance", [rsms_accounts[2].address, hex(10**20)])  # type: ignore[arg-type]
+    rpm_1, rpm_2, msrp = (from_private_key(bytes(account.key)) for account in rsms_accounts)
+    rsms = asyncio.run(run_resource_auth_flow(w3, deployments, auditor, msrp, (rpm_1, rpm_2), console))
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -67,5 +81,5 @@ def main() -> None:
     console.print(
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
         f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps, "
-        f"{len(outsourcing.steps)} Meta-BMEOC steps; full gas report: make gas"
+        f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(rsms.steps)} RSMS steps; full gas report: make gas"
     )
