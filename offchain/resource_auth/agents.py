@@ -28,6 +28,7 @@ import asyncio
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,6 @@ from offchain.crypto.derivation import encryption_keypair
 from offchain.crypto.keys import KeyPair, from_private_key
 from offchain.resource_auth import schnorr
 from offchain.resource_auth.errors import (
-    DecryptionFailed,
     MalformedMessage,
     PseudonymReused,
     ReplayDetected,
@@ -80,7 +80,7 @@ INITIAL_AUTH = "rsms-initial-auth"
 REAUTH = "rsms-reauth"
 APPROVE = "rsms-approve"
 RECORDED = "rsms-recorded"
-_HEX = re.compile(r"^0x(?:[0-9a-fA-F]{2})*$")
+HEX_DATA = re.compile(r"^0x(?:[0-9a-fA-F]{2})*$")
 
 
 class Wire(BaseModel):
@@ -91,7 +91,7 @@ class Wire(BaseModel):
     @field_validator("data")
     @classmethod
     def _hex(cls, value: str) -> str:
-        if not _HEX.match(value):
+        if not HEX_DATA.match(value):
             raise ValueError("data must be 0x-prefixed hex")
         return value
 
@@ -111,7 +111,7 @@ def pool_provider(pool_id: int) -> str:
     return f"rsms-pool-{pool_id}"
 
 
-def _agent_error(exc: RSMSError) -> AgentError:
+def agent_error(exc: RSMSError) -> AgentError:
     """A rejection as a 4xx; a refusal of ``RSMSLedger`` keeps the contract's error name in the reason."""
     name = type(exc).__name__
     code = re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
@@ -159,21 +159,21 @@ def serve_msrp(agent: Agent, msrp: MSRP, registry: RegistryClient) -> None:
         try:  # the ledger write may be a transaction: keep the event loop free meanwhile
             ack = await asyncio.to_thread(msrp.handle_report, AuthReport.from_bytes(request.raw()))
         except RSMSError as exc:
-            raise _agent_error(exc) from exc
+            raise agent_error(exc) from exc
         return Wire.of(ack.to_bytes())
 
     async def approve(sender: str, request: Wire) -> Wire:
         try:
             tag, pid = await asyncio.to_thread(msrp.approve_report, AuthReport.from_bytes(request.raw()))
         except RSMSError as exc:
-            raise _agent_error(exc) from exc
+            raise agent_error(exc) from exc
         return Wire.of(tag + pid)
 
     async def recorded(sender: str, request: Wire) -> Wire:
         try:
             ack = await asyncio.to_thread(msrp.confirm_report, AuthReport.from_bytes(request.raw()))
         except RSMSError as exc:
-            raise _agent_error(exc) from exc
+            raise agent_error(exc) from exc
         return Wire.of(ack.to_bytes())
 
     agent.route(DIRECTORY, PoolQuery, directory)
@@ -229,7 +229,7 @@ def serve_rpm(
                 await asyncio.to_thread(rpm.record_pending, report.pid)
             except RSMSError as exc:
                 rpm.on_reject(report.pid)
-                raise _agent_error(exc) from exc
+                raise agent_error(exc) from exc
             answer = await ask_msrp(msrp, RECORDED, report)
         else:
             answer = await ask_msrp(msrp, REPORT, report)
@@ -238,7 +238,7 @@ def serve_rpm(
                 response = rpm.on_ack(AuthAck.from_bytes(answer.raw()))
         except RSMSError as exc:
             rpm.on_reject(report.pid)
-            raise _agent_error(exc) from exc
+            raise agent_error(exc) from exc
         return Wire.of(response.to_bytes())
 
     def handler(
@@ -252,7 +252,7 @@ def serve_rpm(
                 else:
                     report, response = rpm.handle_reauth(message)
             except RSMSError as exc:
-                raise _agent_error(exc) from exc
+                raise agent_error(exc) from exc
             return await settle(report, response)
 
         return handle
@@ -396,7 +396,7 @@ async def run_resource_auth_flow(
     pool 2, each record written on chain by the pool's RPM; a replay is refused (by the RPM's on-chain
     check over HTTP, and by the contract when submitted straight to it), a clone racing at both pools
     gets one admission, a revoked RN is refused; then a User and ``group_size`` on-chain-authenticated RNs
-    form a group (in process) and re-key when one RN leaves."""
+    (each a party agent) form a group over HTTP and re-key when one RN leaves."""
     from offchain.resource_auth.flows import World
     from offchain.resource_auth.group_auth import GroupManager
     from offchain.resource_auth.ledger import ChainLedger
@@ -516,14 +516,14 @@ async def run_resource_auth_flow(
                 f"{group_size} more RNs authenticated over HTTP; {report.records} records on chain, each "
                 "written by its pool's RPM",
             )
-            _group(world, GroupManager(world.msrp), members, tag, report, console)
+            await _group(world, GroupManager(world.msrp), members, tag, report, console)
     finally:
         for client in clients:
             await client.close()
     return report
 
 
-def _group(
+async def _group(
     world: World,
     manager: GroupManager,
     members: list[ResourceNode],
@@ -531,33 +531,50 @@ def _group(
     report: FlowReport,
     console: Console,
 ) -> None:
-    """Group authentication of a User and the members (in process: the group messages do not travel over
-    HTTP yet), then the session key update when one RN leaves."""
-    from offchain.resource_auth.group_auth import run_group_round
+    """Group authentication of a User and the members over HTTP (each RN a party agent, the User relays;
+    the MSRP's signed set-ups and key updates are handed to the User in process), then the session key
+    update when one RN leaves."""
+    from offchain.resource_auth.group_agents import GroupRelay, PartyPeer, serve_party
 
     user = world.party_for_user(world.register_user(b"rsms-demo-user-" + tag))
-    parties = [user, *(world.party_for_rn(node) for node in members)]
-    setups = manager.start_group(user.pid, [party.pid for party in parties[1:]])
-    keys = run_group_round(parties, setups)
-    if len(set(keys)) != 1:
-        raise RuntimeError("the group's parties derived different keys")
-    report.group_size = len(members)
-    report.note(
-        console,
-        f"group authentication of a User and {len(members)} RNs (in process, not over HTTP): one session key",
-    )
-    leaving, staying = parties[-1], parties[:-1]
-    for update in manager.update_group(setups[0].session, [leaving.pid]):
-        next(party for party in staying if party.pid == update.recipient).on_key_update(update)
-    frame = staying[0].channel().seal(b"after the RN left")
-    if staying[1].channel().open(frame) != b"after the RN left":
-        raise RuntimeError("the remaining parties disagree on the new key")
-    try:
-        leaving.channel().open(frame)
-    except DecryptionFailed:
+    agents = []
+    for i, node in enumerate(members):
+        agent = Agent(throwaway_key(), name=f"rsms-rn-{i}", role="resource-node")
+        serve_party(agent, world.party_for_rn(node))
+        agents.append(agent)
+    async with AsyncExitStack() as stack:
+        for agent in agents:
+            await stack.enter_async_context(agent)
+        client = await stack.enter_async_context(AgentClient(throwaway_key()))
+        peers = [
+            PartyPeer(node.pid, agent.endpoint, agent.address)
+            for node, agent in zip(members, agents, strict=True)
+        ]
+        relay = GroupRelay(user, peers, client)
+        setups = manager.start_group(user.pid, [peer.pid for peer in peers])
+        key = await relay.agree(setups)
+        if key != manager.sessions[setups[0].session].s_serv:
+            raise RuntimeError("the User's group key is not the MSRP's")
+        answers = [await relay.exchange(peer, b"hello group") for peer in peers]
+        if answers != [b"ack hello group"] * len(peers):
+            raise RuntimeError("an RN did not answer under the group key")
+        report.group_size = len(members)
+        report.note(
+            console,
+            f"group authentication of a User and {len(members)} RN agents over HTTP: membership checked, "
+            "one session key, every RN answers under it",
+        )
+        leaving, staying = peers[-1], peers[:-1]
+        await relay.update(manager.update_group(setups[0].session, [leaving.pid]))
+        answers = [await relay.exchange(peer, b"after the RN left") for peer in staying]
+        if answers != [b"ack after the RN left"] * len(staying):
+            raise RuntimeError("the remaining RNs disagree on the new key")
+        refused = await _attempt(relay.exchange(leaving, b"after the RN left"))
+        if refused is None or refused.code != "decryption-failed":
+            raise RuntimeError(f"the departed RN read traffic under the new key: {refused}")
         report.departed_refused = True
-    if not report.departed_refused:
-        raise RuntimeError("the departed RN read traffic under the new key")
-    report.note(
-        console, "an RN left: the others re-keyed (epoch 2) and the departed RN cannot read new traffic"
-    )
+        report.note(
+            console,
+            f"an RN left: the others re-keyed (epoch 2) over HTTP; the departed RN → HTTP {refused.status} "
+            f"{refused.code} on new traffic",
+        )
