@@ -43,7 +43,7 @@ from offchain.agents.errors import AgentCallError, AgentError
 from offchain.agents.service import Agent
 from offchain.chain.connection import contract
 from offchain.chain.deployments import Deployments
-from offchain.chain.registry import NodeStatus, RegistryClient
+from offchain.chain.registry import RegistryClient
 from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
 from offchain.crypto.derivation import encryption_keypair
@@ -330,19 +330,6 @@ def _registry(w3: Web3, deployments: Deployments, key: KeyPair) -> RegistryClien
     return RegistryClient(contract(w3, deployments, "RSC"), _sender(w3, deployments, key))
 
 
-def ensure_registered(
-    registry: RegistryClient, roles: ActorRole, key: KeyPair, endpoint: str, provider: str
-) -> None:
-    """Register in RSC, or point an existing record at this run's endpoint (a second run on one devnet)."""
-    assert registry.sender is not None
-    record = registry.node(registry.sender.address)
-    if record.status is NodeStatus.ACTIVE:
-        if record.endpoint != endpoint:
-            registry.update_endpoint(endpoint)
-        return
-    registry.register(roles, encryption_keypair(key).compressed_public_key, endpoint, provider=provider)
-
-
 def approve_pending(auditor: RegistryClient, address: str, roles: ActorRole) -> None:
     """Auditor: approve ``roles`` for ``address`` if they are pending."""
     if auditor.node(address).pending_roles & roles:
@@ -422,12 +409,19 @@ async def run_resource_auth_flow(
         rpm_agents.append(agent)
     try:
         async with msrp_agent, rpm_agents[0], rpm_agents[1]:
-            ensure_registered(msrp_registry, ActorRole.RESOURCE_PROVIDER, msrp_key, msrp_agent.endpoint, "")
+            msrp_registry.ensure_registered(
+                ActorRole.RESOURCE_PROVIDER,
+                encryption_keypair(msrp_key).compressed_public_key,
+                msrp_agent.endpoint,
+            )
             approve_pending(auditor_registry, msrp_key.address, ActorRole.RESOURCE_PROVIDER)
             for pool_id, (key, agent) in enumerate(zip(rpm_keys, rpm_agents, strict=True), start=1):
                 registry = _registry(w3, deployments, key)
-                ensure_registered(
-                    registry, ActorRole.POOL_MANAGER, key, agent.endpoint, pool_provider(pool_id)
+                registry.ensure_registered(
+                    ActorRole.POOL_MANAGER,
+                    encryption_keypair(key).compressed_public_key,
+                    agent.endpoint,
+                    provider=pool_provider(pool_id),
                 )
                 approve_pending(auditor_registry, key.address, ActorRole.POOL_MANAGER)
             report.note(

@@ -15,13 +15,13 @@ from offchain.chain.deployments import Deployments, load_deployments
 from offchain.chain.registry import RegistryClient
 from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
+from offchain.crypto.derivation import encryption_keypair
 from offchain.crypto.keys import KeyPair, from_private_key
 from offchain.deploy import Deployment, deploy_resource_auth, write_deployments
 from offchain.resource_auth.agents import (
     Wire,
     approve_pending,
     clone_rn,
-    ensure_registered,
     open_pools,
     run_resource_auth_flow,
 )
@@ -99,7 +99,12 @@ def test_a_clone_racing_at_two_pools_is_refused_by_the_contract(
     )
     for pool_id, key in enumerate(rpm_keys, start=1):
         registry = RegistryClient(contract(w3, deployments, "RSC"), _sender(w3, deployments, key))
-        ensure_registered(registry, ActorRole.POOL_MANAGER, key, "http://127.0.0.1:9", f"rsms-pool-{pool_id}")
+        registry.ensure_registered(
+            ActorRole.POOL_MANAGER,
+            encryption_keypair(key).compressed_public_key,
+            "http://127.0.0.1:9",
+            provider=f"rsms-pool-{pool_id}",
+        )
         approve_pending(auditor_registry, key.address, ActorRole.POOL_MANAGER)
     msrp_ledger = ChainLedger.from_deployments(w3, deployments, _sender(w3, deployments, msrp_key))
     open_pools(msrp_ledger, {1: rpm_keys[0].address, 2: rpm_keys[1].address})
