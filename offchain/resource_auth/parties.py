@@ -216,7 +216,12 @@ class MSRP:
         if bloom.count == 0:
             return None
         filter_bytes = bloom.to_bytes()
-        version = self._batches.get(pool_id, 0) + 1  # the ledger's next version; the signature binds it
+        if pool_id not in self._batches:  # a ledger kept from earlier runs may hold versions of this pool
+            anchored = 0
+            while self.ledger.bloom_digest_at(pool_id, anchored + 1) is not None:
+                anchored += 1
+            self._batches[pool_id] = anchored
+        version = self._batches[pool_id] + 1  # the ledger's next version; the signature binds it
         message = signed_message(pool_id, version, filter_bytes)
         signed = SignedBloom(
             pool_id, version, filter_bytes, schnorr.sign(self.msk, self.pk_pub, message, self._rng).to_bytes()
