@@ -21,6 +21,7 @@ from offchain.crypto.keys import from_private_key
 from offchain.deploy import (
     deploy_modexp,
     deploy_platform,
+    deploy_resource_auth,
     deploy_web3compute,
     deployer_account,
     rpc_url,
@@ -30,6 +31,7 @@ from offchain.modexp.flow import FlowKeys as ModexpKeys
 from offchain.modexp.flow import run_modexp_flow
 from offchain.outsourcing.flow import run_outsourcing_flow
 from offchain.platform_flow import run_platform_flow
+from offchain.resource_auth.agents import run_resource_auth_flow
 from offchain.web3compute.flow import FlowKeys as Web3ComputeKeys
 from offchain.web3compute.flow import run_channel_flow
 
@@ -42,11 +44,15 @@ def main() -> None:
             "`metatrust agent run ROLE` instead"
         )
     started = time.perf_counter()
+    # Mnemonic accounts: 0 is the deployer, the registry's auditor and the holder of the MTC pools; anvil
+    # funds the first ten, the rest get gas money through anvil_setBalance once the chain is connected.
+    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=17)]
     console.rule("[bold]deploy")
     deployer = deployer_account()
     deployment = deploy_platform(project, deployer)
     deploy_modexp(project, deployer, deployment)
     deploy_web3compute(project, deployer, deployment)
+    deploy_resource_auth(project, deployer, deployment, msrp=keys[16].address)  # RSMS: the MSRP is 16
     path = write_deployments(deployment, rpc_url())
     for name, record in deployment.records.items():
         console.print(f"  {name:<12} {record['address']}")
@@ -55,9 +61,6 @@ def main() -> None:
 
     deployments = load_deployments(path)
     w3 = connect(rpc_url(), expected_chain_id=deployment.chain_id)
-    # Mnemonic accounts: 0 is the deployer, the registry's auditor and the holder of the MTC pools; anvil
-    # funds the first ten, the rest get gas money through anvil_setBalance.
-    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=14)]
     fund_on_devnet(w3, [key.address for key in keys[10:]])
     auditor, server, client = keys[:3]
     report = asyncio.run(run_platform_flow(w3, deployments, auditor, server, client, console))
@@ -71,6 +74,10 @@ def main() -> None:
     # Web3 data computing: user 8, provider 9, computing servers 10-12, storage server 13
     web3_keys = Web3ComputeKeys(auditor, auditor, keys[8], keys[9], (keys[10], keys[11], keys[12]), keys[13])
     channels = asyncio.run(run_channel_flow(w3, deployments, web3_keys, console))
+    # RSMS: pool managers 14 and 15, the MSRP 16
+    rsms = asyncio.run(
+        run_resource_auth_flow(w3, deployments, auditor, keys[16], (keys[14], keys[15]), console)
+    )
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -85,6 +92,6 @@ def main() -> None:
     console.print(
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
         f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps, "
-        f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(channels.steps)} web3compute channel steps; "
-        "full gas report: make gas"
+        f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(channels.steps)} web3compute channel steps, "
+        f"{len(rsms.steps)} RSMS steps; full gas report: make gas"
     )

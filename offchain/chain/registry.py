@@ -112,6 +112,31 @@ class RegistryClient:
         )
         return self._send(call)
 
+    def ensure_registered(
+        self,
+        roles: ActorRole,
+        encryption_key: bytes,
+        endpoint: str,
+        *,
+        bls_key: bytes = b"",
+        resources: Resources | None = None,
+        provider: bytes | str = b"",
+    ) -> None:
+        """Register the sender, or, when it is active already (a second run on one devnet), point its record
+        at ``endpoint`` and request ``roles`` if it neither holds nor awaits any of them."""
+        if self.sender is None:
+            raise RuntimeError("this RegistryClient is read-only: give it a TransactionSender to write")
+        record = self.node(self.sender.address)
+        if record.status is NodeStatus.ACTIVE:
+            if record.endpoint != endpoint:
+                self.update_endpoint(endpoint)
+            if not (record.roles | record.pending_roles) & roles:
+                self.request_roles(roles)
+            return
+        self.register(
+            roles, encryption_key, endpoint, bls_key=bls_key, resources=resources, provider=provider
+        )
+
     def update_endpoint(self, endpoint: str) -> TxReceipt:
         return self._send(self.contract.functions.updateEndpoint(endpoint))
 

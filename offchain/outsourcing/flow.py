@@ -28,7 +28,7 @@ from offchain.agents.service import Agent
 from offchain.chain.connection import contract
 from offchain.chain.deployments import Deployments
 from offchain.chain.devnet import fund_on_devnet
-from offchain.chain.registry import NodeRecord, NodeStatus, RegistryClient, Resources
+from offchain.chain.registry import NodeRecord, RegistryClient, Resources
 from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
 from offchain.crypto.derivation import encryption_keypair
@@ -71,20 +71,6 @@ def _registry(w3: Web3, deployments: Deployments, key: KeyPair) -> RegistryClien
     return RegistryClient(contract(w3, deployments, "RSC"), sender)
 
 
-def _ensure_registered(
-    registry: RegistryClient, roles: ActorRole, encryption_key: bytes, endpoint: str, **extra: object
-) -> None:
-    assert registry.sender is not None
-    record = registry.node(registry.sender.address)
-    if record.status is NodeStatus.ACTIVE:
-        if record.endpoint != endpoint:
-            registry.update_endpoint(endpoint)
-        if not (record.roles | record.pending_roles) & roles:
-            registry.request_roles(roles)
-        return
-    registry.register(roles, encryption_key, endpoint, **extra)  # type: ignore[arg-type]
-
-
 @asynccontextmanager
 async def csn_fleet(
     w3: Web3, deployments: Deployments, auditor: KeyPair, keys: Sequence[KeyPair], console: Console
@@ -103,8 +89,7 @@ async def csn_fleet(
             await stack.enter_async_context(agent)
             provider = PROVIDERS[index % len(PROVIDERS)]
             await asyncio.to_thread(
-                _ensure_registered,
-                registry,
+                registry.ensure_registered,
                 ActorRole.CSN,
                 encryption_keypair(key).compressed_public_key,
                 agent.endpoint,
@@ -162,7 +147,7 @@ async def run_outsourcing_flow(
     fund_on_devnet(w3, [mtd.address])
     mtd_registry = _registry(w3, deployments, mtd)
     await asyncio.to_thread(
-        _ensure_registered, mtd_registry, ActorRole.MTD, encryption_keypair(mtd).compressed_public_key, ""
+        mtd_registry.ensure_registered, ActorRole.MTD, encryption_keypair(mtd).compressed_public_key, ""
     )
     report.note(console, f"MTD {mtd.address} registered in RSC")
 

@@ -1,19 +1,25 @@
 """RSMS parties as network agents (HTTP on loopback by default), discovered through the registry RSC.
 
 * The **MSRP** agent (role ``RESOURCE_PROVIDER``) serves ``rsms-directory`` (a pool's MSRP-signed
-  ``(PK_RPM, PID_RPM)``) and ``rsms-report`` (an RPM's report; only senders holding ``POOL_MANAGER`` in
-  RSC may call it). It answers with the signed acknowledgement once the record is on the ledger.
+  ``(PK_RPM, PID_RPM)``) and, to senders holding ``POOL_MANAGER`` in RSC only, ``rsms-report`` (check the
+  report, record it on the ledger itself, acknowledge), or the two halves used when the RPMs write the
+  ledger: ``rsms-approve`` (the checks only) and ``rsms-recorded`` (the record must be on the ledger; then
+  advance the RN's chain and acknowledge).
 * Each **RPM** agent (role ``POOL_MANAGER``, RSC provider id ``rsms-pool-<id>``) serves
-  ``rsms-initial-auth`` and ``rsms-reauth``: it runs its checks, forwards the report to the MSRP it found
-  in RSC and, in strict mode, answers the RN with A only after the MSRP's acknowledgement.
+  ``rsms-initial-auth`` and ``rsms-reauth``: it runs its checks, asks the MSRP it found in RSC and, in
+  strict mode, answers the RN with A only after the MSRP's acknowledgement. With ``record_on_ledger``
+  (the on-chain deployment) the RPM itself records ``(H4(a), PID)`` in ``RSMSLedger`` between approval and
+  acknowledgement, so a replay or a clone racing at two pools is refused by the contract's check-and-set.
 * An **RN** is a client: it signs its envelopes with a fresh throw-away key per run (RSMS keeps RNs
   anonymous behind pseudonyms, so an RN's account must not identify it), finds the MSRP and its pool's RPM
   in RSC, checks the directory entry's MSRP signature and runs the protocol.
 
 Every protocol rejection becomes a 4xx with the rejection's name as the code and its reason: 400 for
 malformed messages, 409 for replays and reused pseudonyms, 403 for every other refused check.
-The ledger is the :class:`~offchain.resource_auth.ledger_api.Ledger` given to the MSRP and RPMs (in memory
-here; the ``RSMSLedger`` client plugs in unchanged).
+The ledger is the :class:`~offchain.resource_auth.ledger_api.Ledger` given to the MSRP and RPMs: in the
+flow below, :class:`~offchain.resource_auth.ledger.ChainLedger` clients of ``RSMSLedger`` on the devnet,
+each with its owner's transaction sender (the MSRP opens pools, anchors Bloom digests and revokes; each RPM
+records the authentications of its pool).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import asyncio
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from eth_account import Account
 from pydantic import BaseModel, Field, field_validator
@@ -45,9 +53,12 @@ from offchain.resource_auth.errors import (
     MalformedMessage,
     PseudonymReused,
     ReplayDetected,
+    RevokedNode,
     RSMSError,
 )
 from offchain.resource_auth.group import Point
+from offchain.resource_auth.ledger import ChainLedger
+from offchain.resource_auth.ledger_api import Ledger
 from offchain.resource_auth.messages import (
     AuthAck,
     AuthReport,
@@ -58,11 +69,18 @@ from offchain.resource_auth.messages import (
 )
 from offchain.resource_auth.parties import MSRP, RPM, ResourceNode, RPMDirectoryEntry
 
+if TYPE_CHECKING:
+    from offchain.resource_auth.flows import World
+    from offchain.resource_auth.group_auth import GroupManager
+    from offchain.resource_auth.ledger_api import Ledger
+
 DIRECTORY = "rsms-directory"
 REPORT = "rsms-report"
 INITIAL_AUTH = "rsms-initial-auth"
 REAUTH = "rsms-reauth"
-_HEX = re.compile(r"^0x(?:[0-9a-fA-F]{2})*$")
+APPROVE = "rsms-approve"
+RECORDED = "rsms-recorded"
+HEX_DATA = re.compile(r"^0x(?:[0-9a-fA-F]{2})*$")
 
 
 class Wire(BaseModel):
@@ -73,7 +91,7 @@ class Wire(BaseModel):
     @field_validator("data")
     @classmethod
     def _hex(cls, value: str) -> str:
-        if not _HEX.match(value):
+        if not HEX_DATA.match(value):
             raise ValueError("data must be 0x-prefixed hex")
         return value
 
@@ -93,7 +111,8 @@ def pool_provider(pool_id: int) -> str:
     return f"rsms-pool-{pool_id}"
 
 
-def _agent_error(exc: RSMSError) -> AgentError:
+def agent_error(exc: RSMSError) -> AgentError:
+    """A rejection as a 4xx; a refusal of ``RSMSLedger`` keeps the contract's error name in the reason."""
     name = type(exc).__name__
     code = re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
     if isinstance(exc, MalformedMessage):
@@ -121,11 +140,12 @@ def open_directory(entry: DirectoryEntry, pk_pub: Point) -> RPMDirectoryEntry:
 
 def serve_msrp(agent: Agent, msrp: MSRP, registry: RegistryClient) -> None:
     """Register the MSRP's routes on ``agent``; reports are accepted from RSC pool managers only."""
-    managers_only = registry_authorizer(registry, {REPORT: ActorRole.POOL_MANAGER})
+    managed = (REPORT, APPROVE, RECORDED)
+    managers_only = registry_authorizer(registry, dict.fromkeys(managed, ActorRole.POOL_MANAGER))
 
     async def authorize(sender: str, action: str) -> bool:
         # the directory is public (anonymous RNs read it); reports come from RSC pool managers only
-        return action != REPORT or await managers_only(sender, action)
+        return action not in managed or await managers_only(sender, action)
 
     agent.authorizer = authorize
 
@@ -136,14 +156,30 @@ def serve_msrp(agent: Agent, msrp: MSRP, registry: RegistryClient) -> None:
             raise AgentError(404, "unknown-pool", f"no RPM manages pool {query.pool_id}") from None
 
     async def report(sender: str, request: Wire) -> Wire:
-        try:
-            ack = msrp.handle_report(AuthReport.from_bytes(request.raw()))
+        try:  # the ledger write may be a transaction: keep the event loop free meanwhile
+            ack = await asyncio.to_thread(msrp.handle_report, AuthReport.from_bytes(request.raw()))
         except RSMSError as exc:
-            raise _agent_error(exc) from exc
+            raise agent_error(exc) from exc
+        return Wire.of(ack.to_bytes())
+
+    async def approve(sender: str, request: Wire) -> Wire:
+        try:
+            tag, pid = await asyncio.to_thread(msrp.approve_report, AuthReport.from_bytes(request.raw()))
+        except RSMSError as exc:
+            raise agent_error(exc) from exc
+        return Wire.of(tag + pid)
+
+    async def recorded(sender: str, request: Wire) -> Wire:
+        try:
+            ack = await asyncio.to_thread(msrp.confirm_report, AuthReport.from_bytes(request.raw()))
+        except RSMSError as exc:
+            raise agent_error(exc) from exc
         return Wire.of(ack.to_bytes())
 
     agent.route(DIRECTORY, PoolQuery, directory)
     agent.route(REPORT, Wire, report)
+    agent.route(APPROVE, Wire, approve)
+    agent.route(RECORDED, Wire, recorded)
 
 
 async def find_msrp(registry: RegistryClient) -> Peer:
@@ -162,23 +198,47 @@ async def find_rpm(registry: RegistryClient, pool_id: int) -> Peer:
     raise LookupError(f"no RPM of pool {pool_id} is active in RSC")
 
 
-def serve_rpm(agent: Agent, rpm: RPM, client: AgentClient, registry: RegistryClient) -> None:
-    """Register the RPM's routes: run the checks, forward the report to the MSRP, answer A after its ack."""
+def serve_rpm(
+    agent: Agent,
+    rpm: RPM,
+    client: AgentClient,
+    registry: RegistryClient,
+    *,
+    record_on_ledger: bool = False,
+) -> None:
+    """Register the RPM's routes: run the checks, forward the report to the MSRP, answer A after its ack.
 
-    async def settle(report: AuthReport, response: AuthResponse | None) -> Wire:
-        msrp = await find_msrp(registry)
+    With ``record_on_ledger`` (strict admission only) the RPM asks the MSRP to approve the report, records
+    ``(H4(a), PID)`` on its own ledger (``RSMSLedger``, as the pool's manager), then has the MSRP confirm."""
+    if record_on_ledger and rpm.config.admission != "strict":
+        raise ValueError("an RPM records on the ledger only with strict admission")
+
+    async def ask_msrp(msrp: Peer, action: str, report: AuthReport) -> Wire:
         try:
-            answer = await client.call(msrp.endpoint, msrp.address, REPORT, Wire.of(report.to_bytes()), Wire)
+            return await client.call(msrp.endpoint, msrp.address, action, Wire.of(report.to_bytes()), Wire)
         except AgentCallError as exc:
             rpm.on_reject(report.pid)
             status = exc.status if 400 <= exc.status < 500 else 502
             raise AgentError(status, exc.code or "msrp-unreachable", f"MSRP: {exc.reason}") from exc
+
+    async def settle(report: AuthReport, response: AuthResponse | None) -> Wire:
+        msrp = await find_msrp(registry)
+        if record_on_ledger:
+            await ask_msrp(msrp, APPROVE, report)
+            try:
+                await asyncio.to_thread(rpm.record_pending, report.pid)
+            except RSMSError as exc:
+                rpm.on_reject(report.pid)
+                raise agent_error(exc) from exc
+            answer = await ask_msrp(msrp, RECORDED, report)
+        else:
+            answer = await ask_msrp(msrp, REPORT, report)
         try:
             if response is None:
                 response = rpm.on_ack(AuthAck.from_bytes(answer.raw()))
         except RSMSError as exc:
             rpm.on_reject(report.pid)
-            raise _agent_error(exc) from exc
+            raise agent_error(exc) from exc
         return Wire.of(response.to_bytes())
 
     def handler(
@@ -192,7 +252,7 @@ def serve_rpm(agent: Agent, rpm: RPM, client: AgentClient, registry: RegistryCli
                 else:
                     report, response = rpm.handle_reauth(message)
             except RSMSError as exc:
-                raise _agent_error(exc) from exc
+                raise agent_error(exc) from exc
             return await settle(report, response)
 
         return handle
@@ -246,17 +306,65 @@ class FlowReport:
     steps: list[str] = field(default_factory=list)
     replay_status: int = 0
     replay_code: str = ""
+    replay_revert: str = ""
+    race_outcomes: list[str] = field(default_factory=list)
+    revoked_status: int = 0
+    revoked_code: str = ""
+    revoked_revert: str = ""
     outsider_report_status: int = 0
     records: int = 0
+    writers: dict[int, set[str]] = field(default_factory=dict)
+    group_size: int = 0
+    departed_refused: bool = False
 
     def note(self, console: Console, text: str) -> None:
         self.steps.append(text)
         console.print(f"  [green]✓[/] {text}")
 
 
+def _sender(w3: Web3, deployments: Deployments, key: KeyPair) -> TransactionSender:
+    return TransactionSender(w3, Account.from_key(key.private_key), deployments=deployments)
+
+
 def _registry(w3: Web3, deployments: Deployments, key: KeyPair) -> RegistryClient:
-    sender = TransactionSender(w3, Account.from_key(key.private_key), deployments=deployments)
-    return RegistryClient(contract(w3, deployments, "RSC"), sender)
+    return RegistryClient(contract(w3, deployments, "RSC"), _sender(w3, deployments, key))
+
+
+def approve_pending(auditor: RegistryClient, address: str, roles: ActorRole) -> None:
+    """Auditor: approve ``roles`` for ``address`` if they are pending."""
+    if auditor.node(address).pending_roles & roles:
+        auditor.approve_roles(address, roles)
+
+
+def open_pools(msrp_ledger: ChainLedger, managers: dict[int, str]) -> None:
+    """MSRP: open each pool in RSMSLedger under its manager (or hand it over if another manages it)."""
+    for pool_id, manager in managers.items():
+        info = msrp_ledger.pool(pool_id)
+        if not info.open:
+            msrp_ledger.open_pool(pool_id, manager)
+        elif info.manager != Web3.to_checksum_address(manager):
+            msrp_ledger.set_pool_manager(pool_id, manager)
+
+
+async def _attempt(call: Awaitable[object]) -> AgentCallError | None:
+    try:
+        await call
+    except AgentCallError as exc:
+        return exc
+    return None
+
+
+def clone_rn(rn: ResourceNode) -> ResourceNode:
+    """A copy of an RN's secrets and chain position (what an attacker who cloned the device holds)."""
+    twin = ResourceNode(rn.credentials, rn.params, config=rn.config)
+    twin.a, twin.pid, twin.k, twin.pool_id, twin.authenticated = (
+        rn.a,
+        rn.pid,
+        rn.k,
+        rn.pool_id,
+        rn.authenticated,
+    )
+    return twin
 
 
 async def run_resource_auth_flow(
@@ -266,14 +374,28 @@ async def run_resource_auth_flow(
     msrp_key: KeyPair,
     rpm_keys: tuple[KeyPair, KeyPair],
     console: Console,
+    *,
+    group_size: int = 3,
 ) -> FlowReport:
-    """An MSRP and two RPMs as HTTP agents registered in RSC; an RN finds them there, authenticates at
-    pool 1, re-authenticates at pool 2, and a replay of its first request is refused with 409."""
+    """RSMS on the devnet: an MSRP and two RPMs as HTTP agents registered in RSC, the ledger ``RSMSLedger``
+    (deployed with ``msrp_key`` holding its MSRP role). The MSRP opens the pools for the RPMs and anchors
+    the Bloom digests; an RN finds the agents in RSC, authenticates at pool 1 and re-authenticates at
+    pool 2, each record written on chain by the pool's RPM; a replay is refused (by the RPM's on-chain
+    check over HTTP, and by the contract when submitted straight to it), a clone racing at both pools
+    gets one admission, a revoked RN is refused; then a User and ``group_size`` on-chain-authenticated RNs
+    (each a party agent) form a group over HTTP and re-key when one RN leaves."""
     from offchain.resource_auth.flows import World
+    from offchain.resource_auth.group_auth import GroupManager
+    from offchain.resource_auth.ledger import ChainLedger
 
     report = FlowReport()
-    console.rule("[bold]RSMS: resource-node authentication over HTTP")
-    world = World.create(pools=2)
+    console.rule("[bold]RSMS: resource-node authentication over HTTP, recorded in RSMSLedger")
+    msrp_ledger = ChainLedger.from_deployments(w3, deployments, _sender(w3, deployments, msrp_key))
+    rpm_ledgers: dict[int, Ledger] = {
+        pool_id: ChainLedger.from_deployments(w3, deployments, _sender(w3, deployments, key))
+        for pool_id, key in enumerate(rpm_keys, start=1)
+    }
+    world = World.create(pools=2, ledger=msrp_ledger, rpm_ledgers=rpm_ledgers)
     auditor_registry = _registry(w3, deployments, auditor)
     msrp_registry = _registry(w3, deployments, msrp_key)
     msrp_agent = Agent(msrp_key, name="rsms-msrp", role="resource-provider")
@@ -282,55 +404,171 @@ async def run_resource_auth_flow(
     rpm_agents = []
     for pool_id, key in enumerate(rpm_keys, start=1):
         agent = Agent(key, name=f"rsms-rpm-{pool_id}", role="pool-manager")
-        serve_rpm(agent, world.rpms[pool_id], clients[pool_id - 1], _registry(w3, deployments, key))
+        registry = _registry(w3, deployments, key)
+        serve_rpm(agent, world.rpms[pool_id], clients[pool_id - 1], registry, record_on_ledger=True)
         rpm_agents.append(agent)
     try:
         async with msrp_agent, rpm_agents[0], rpm_agents[1]:
-            msrp_registry.register(
+            msrp_registry.ensure_registered(
                 ActorRole.RESOURCE_PROVIDER,
                 encryption_keypair(msrp_key).compressed_public_key,
                 msrp_agent.endpoint,
             )
-            auditor_registry.approve_roles(msrp_key.address, ActorRole.RESOURCE_PROVIDER)
+            approve_pending(auditor_registry, msrp_key.address, ActorRole.RESOURCE_PROVIDER)
             for pool_id, (key, agent) in enumerate(zip(rpm_keys, rpm_agents, strict=True), start=1):
-                _registry(w3, deployments, key).register(
+                registry = _registry(w3, deployments, key)
+                registry.ensure_registered(
                     ActorRole.POOL_MANAGER,
                     encryption_keypair(key).compressed_public_key,
                     agent.endpoint,
                     provider=pool_provider(pool_id),
                 )
-                auditor_registry.approve_roles(key.address, ActorRole.POOL_MANAGER)
+                approve_pending(auditor_registry, key.address, ActorRole.POOL_MANAGER)
             report.note(
                 console,
                 "MSRP and the RPMs of pools 1, 2 serve on loopback, registered and approved in RSC",
             )
-            rn = world.register_rn(1, b"rsms-demo-rn")
-            report.note(console, "RN set up by the MSRP (sk, a_1, PID_1); pool 1's Bloom batch delivered")
+            open_pools(msrp_ledger, {pool_id: key.address for pool_id, key in enumerate(rpm_keys, start=1)})
+            report.note(
+                console, "MSRP opened pools 1, 2 in RSMSLedger under the RPMs holding POOL_MANAGER in RSC"
+            )
+            tag = secrets.token_bytes(6)  # fresh RIDs per run: a second run on one devnet meets no old record
+            rn = world.register_rn(1, b"rsms-demo-rn-" + tag)
+            version = msrp_ledger.pool(1).bloom_version
+            report.note(
+                console, f"RN set up by the MSRP; pool 1's Bloom batch anchored on chain (version {version})"
+            )
+            first_block = w3.eth.block_number + 1
             captured = await rn_authenticate(rn, 1, msrp_registry, initial=True)
-            report.note(console, "RN found MSRP and RPM-1 in RSC and passed initial authentication at pool 1")
+            report.note(console, "RN found MSRP and RPM-1 in RSC: initial authentication at pool 1, recorded")
             await rn_authenticate(rn, 2, msrp_registry, initial=False)
-            report.note(console, f"RN re-authenticated at pool 2 under a new pseudonym (k = {rn.k})")
-            try:
-                await replay(captured, 1, msrp_registry, initial=True)
-            except AgentCallError as exc:
-                report.replay_status, report.replay_code = exc.status, exc.code
-            else:
+            report.note(console, f"RN re-authenticated at pool 2 under PID_{rn.k}, recorded by RPM-2")
+            refused = await _attempt(replay(captured, 1, msrp_registry, initial=True))
+            if refused is None:
                 raise RuntimeError("a replayed initial authentication was accepted")
+            report.replay_status, report.replay_code = refused.status, refused.code
             report.note(console, f"replayed request → HTTP {report.replay_status} {report.replay_code}")
+            first = msrp_ledger.history(first_block)[0]
+            try:
+                rpm_ledgers[2].record_authentication(2, first.tag, first.pid)
+            except ReplayDetected as exc:
+                report.replay_revert = exc.revert_name or ""
+            else:
+                raise RuntimeError("RSMSLedger recorded a replayed (H4(a), PID)")
+            report.note(
+                console,
+                f"the same record sent straight to RSMSLedger by RPM-2 → revert {report.replay_revert}",
+            )
+            clone = clone_rn(rn)
+            outcomes = await asyncio.gather(
+                _attempt(rn_authenticate(rn, 1, msrp_registry, initial=False)),
+                _attempt(rn_authenticate(clone, 2, msrp_registry, initial=False)),
+            )
+            report.race_outcomes = sorted(
+                "admitted" if exc is None else f"{exc.status} {exc.code}: {exc.reason}" for exc in outcomes
+            )
+            if [o == "admitted" for o in report.race_outcomes].count(True) != 1:
+                raise RuntimeError(f"a clone racing at two pools: {report.race_outcomes}")
+            winner = rn if outcomes[0] is None else clone
+            report.note(
+                console, f"RN and its clone race at pools 1 and 2: one admitted, {report.race_outcomes[0]}"
+            )
+            world.msrp.revoke_rn(world.msrp.trace(winner.pid))
+            refused = await _attempt(rn_authenticate(winner, 1, msrp_registry, initial=False))
+            if refused is None:
+                raise RuntimeError("a revoked RN authenticated")
+            report.revoked_status, report.revoked_code = refused.status, refused.code
+            try:
+                rpm_ledgers[1].record_authentication(1, secrets.token_bytes(32), winner.pid)
+            except RevokedNode as exc:
+                report.revoked_revert = exc.revert_name or ""
+            report.note(
+                console,
+                f"MSRP revoked the RN on chain: it is refused with HTTP {report.revoked_status} "
+                f"{report.revoked_code}; RSMSLedger → {report.revoked_revert}",
+            )
             msrp_peer = await find_msrp(msrp_registry)
             async with AgentClient(throwaway_key()) as outsider:
-                try:
-                    await outsider.call(msrp_peer.endpoint, msrp_peer.address, REPORT, Wire.of(b"\x01"), Wire)
-                except AgentCallError as exc:
-                    report.outsider_report_status = exc.status
+                refused = await _attempt(
+                    outsider.call(msrp_peer.endpoint, msrp_peer.address, APPROVE, Wire.of(b"\x01"), Wire)
+                )
+                report.outsider_report_status = refused.status if refused else 200
             report.note(
                 console, f"a report from outside RSC's pool managers → HTTP {report.outsider_report_status}"
             )
-            other = world.register_rn(1, b"rsms-demo-rn-2")
-            await rn_authenticate(other, 1, msrp_registry, initial=True)
-            report.note(console, "RPM-1 keeps serving: a second RN authenticates")
-            report.records = len(world.ledger.records())
+            members = []
+            for i in range(group_size):
+                node = world.register_rn(1 + i % 2, b"rsms-demo-member-%d-" % i + tag)
+                await rn_authenticate(node, 1 + i % 2, msrp_registry, initial=True)
+                members.append(node)
+            history = msrp_ledger.history(first_block)
+            report.records = len(history)
+            for record in history:
+                report.writers.setdefault(record.pool_id, set()).add(record.writer or "")
+            report.note(
+                console,
+                f"{group_size} more RNs authenticated over HTTP; {report.records} records on chain, each "
+                "written by its pool's RPM",
+            )
+            await _group(world, GroupManager(world.msrp), members, tag, report, console)
     finally:
         for client in clients:
             await client.close()
     return report
+
+
+async def _group(
+    world: World,
+    manager: GroupManager,
+    members: list[ResourceNode],
+    tag: bytes,
+    report: FlowReport,
+    console: Console,
+) -> None:
+    """Group authentication of a User and the members over HTTP (each RN a party agent, the User relays;
+    the MSRP's signed set-ups and key updates are handed to the User in process), then the session key
+    update when one RN leaves."""
+    from offchain.resource_auth.group_agents import GroupRelay, PartyPeer, serve_party
+
+    user = world.party_for_user(world.register_user(b"rsms-demo-user-" + tag))
+    agents = []
+    for i, node in enumerate(members):
+        agent = Agent(throwaway_key(), name=f"rsms-rn-{i}", role="resource-node")
+        serve_party(agent, world.party_for_rn(node))
+        agents.append(agent)
+    async with AsyncExitStack() as stack:
+        for agent in agents:
+            await stack.enter_async_context(agent)
+        client = await stack.enter_async_context(AgentClient(throwaway_key()))
+        peers = [
+            PartyPeer(node.pid, agent.endpoint, agent.address)
+            for node, agent in zip(members, agents, strict=True)
+        ]
+        relay = GroupRelay(user, peers, client)
+        setups = manager.start_group(user.pid, [peer.pid for peer in peers])
+        key = await relay.agree(setups)
+        if key != manager.sessions[setups[0].session].s_serv:
+            raise RuntimeError("the User's group key is not the MSRP's")
+        answers = [await relay.exchange(peer, b"hello group") for peer in peers]
+        if answers != [b"ack hello group"] * len(peers):
+            raise RuntimeError("an RN did not answer under the group key")
+        report.group_size = len(members)
+        report.note(
+            console,
+            f"group authentication of a User and {len(members)} RN agents over HTTP: membership checked, "
+            "one session key, every RN answers under it",
+        )
+        leaving, staying = peers[-1], peers[:-1]
+        await relay.update(manager.update_group(setups[0].session, [leaving.pid]))
+        answers = [await relay.exchange(peer, b"after the RN left") for peer in staying]
+        if answers != [b"ack after the RN left"] * len(staying):
+            raise RuntimeError("the remaining RNs disagree on the new key")
+        refused = await _attempt(relay.exchange(leaving, b"after the RN left"))
+        if refused is None or refused.code != "decryption-failed":
+            raise RuntimeError(f"the departed RN read traffic under the new key: {refused}")
+        report.departed_refused = True
+        report.note(
+            console,
+            f"an RN left: the others re-keyed (epoch 2) over HTTP; the departed RN → HTTP {refused.status} "
+            f"{refused.code} on new traffic",
+        )

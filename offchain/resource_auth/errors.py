@@ -24,6 +24,9 @@ class DecryptionFailed(RSMSError):
 class Rejected(RSMSError):
     """A protocol check refused a message."""
 
+    revert_name: str | None = None
+    """The contract's custom error when the refusal came from ``RSMSLedger`` on chain (else None)."""
+
 
 class ReplayDetected(Rejected):
     """The one-time secret's tag H4(a) is already on the ledger (or pending at this RPM): a replay."""

@@ -54,16 +54,20 @@ class World:
         config: RSMSConfig | None = None,
         ledger: Ledger | None = None,
         rng: random.Random | None = None,
+        rpm_ledgers: dict[int, Ledger] | None = None,
     ) -> World:
+        """``ledger`` is the MSRP's (and every RPM's unless ``rpm_ledgers`` gives a pool its own client,
+        e.g. a :class:`~offchain.resource_auth.ledger.ChainLedger` with the RPM's transaction sender)."""
         chosen = config or RSMSConfig()
         store = ledger if ledger is not None else InMemoryLedger()
+        own = rpm_ledgers or {}
         msrp = MSRP(store, chosen, rng)
         rpms = {}
         for pool_id in range(1, pools + 1):
             credentials = msrp.register_rpm(
                 pool_id, registration_request(msrp.pk_pub, f"rpm-{pool_id}".encode())
             )
-            rpms[pool_id] = RPM(credentials, msrp.params, store, chosen, rng)
+            rpms[pool_id] = RPM(credentials, msrp.params, own.get(pool_id, store), chosen, rng)
         return cls(msrp, rpms, store, chosen, rng)
 
     def register_rn(self, pool_id: int, rid: bytes, *, flush: bool = True) -> ResourceNode:

@@ -216,7 +216,12 @@ class MSRP:
         if bloom.count == 0:
             return None
         filter_bytes = bloom.to_bytes()
-        version = self._batches.get(pool_id, 0) + 1  # the ledger's next version; the signature binds it
+        if pool_id not in self._batches:  # a ledger kept from earlier runs may hold versions of this pool
+            anchored = 0
+            while self.ledger.bloom_digest_at(pool_id, anchored + 1) is not None:
+                anchored += 1
+            self._batches[pool_id] = anchored
+        version = self._batches[pool_id] + 1  # the ledger's next version; the signature binds it
         message = signed_message(pool_id, version, filter_bytes)
         signed = SignedBloom(
             pool_id, version, filter_bytes, schnorr.sign(self.msk, self.pk_pub, message, self._rng).to_bytes()
@@ -237,6 +242,32 @@ class MSRP:
     def handle_report(self, report: AuthReport) -> AuthAck:
         """Verify the RPM's report, check a' against the RN's current a_k, record (H4(a_k), PID_k) on the
         ledger exactly once (atomic check-and-set) and advance the chain; else raise and write nothing."""
+        record = self._check_report(report)
+        index = self.ledger.record_authentication(report.pool_id, tag_bytes(record.a), record.pid)
+        return self._commit(record, report, index)
+
+    def approve_report(self, report: AuthReport) -> tuple[bytes, bytes]:
+        """The checks of :meth:`handle_report` without writing: the RPM itself then records the returned
+        ``(H4(a), PID)`` on the ledger (on chain, as the pool's manager) and calls :meth:`confirm_report`.
+        Two RPMs may both be approved for one RN (a clone racing at two pools): the ledger's atomic
+        check-and-set lets only one record, and only that one is confirmed."""
+        record = self._check_report(report)
+        return tag_bytes(record.a), record.pid
+
+    def confirm_report(self, report: AuthReport) -> AuthAck:
+        """After the RPM recorded: check the report again, require its record ``(H4(a), PID)`` of this pool
+        on the ledger, then advance the RN's chain and acknowledge (raises :class:`OutOfOrder` when the
+        record is missing)."""
+        record = self._check_report(report)
+        tag = tag_bytes(record.a)
+        if self.ledger.tag_of_pseudonym(record.pid) != tag:
+            raise OutOfOrder("the RPM has not recorded this authentication on the ledger")
+        for entry in reversed(self.ledger.records()):
+            if entry.tag == tag and entry.pid == record.pid and entry.pool_id == report.pool_id:
+                return self._commit(record, report, entry.index)
+        raise OutOfOrder(f"the ledger's record of this authentication is not pool {report.pool_id}'s")
+
+    def _check_report(self, report: AuthReport) -> RNRecord:
         rpm = self._rpms.get(report.pool_id)
         if rpm is None:
             raise UnauthorizedSender(f"no RPM manages pool {report.pool_id}")
@@ -272,7 +303,10 @@ class MSRP:
         if a_reported != record.a:
             record.flagged = True
             raise SecretMismatch("reported one-time secret is not the RN's current one; RN flagged")
-        index = self.ledger.record_authentication(report.pool_id, tag_bytes(record.a), record.pid)
+        return record
+
+    def _commit(self, record: RNRecord, report: AuthReport, index: int) -> AuthAck:
+        rid = record.rid
         a_next = H4(record.a, record.sk)
         pid_next = scalar_to_bytes(H6(record.pid, a_next))
         del self._expected[record.pid]
@@ -318,7 +352,8 @@ def report_aad(kind: int, pool_id: int) -> bytes:
 @dataclass
 class _Pending:
     pid: bytes
-    tag: bytes | None
+    tag: bytes | None  # initial authentication: H4(a'), also held in _pending_tags against replays
+    secret: int  # the revealed one-time secret (a' or a_{k+1}); the ledger record's tag is H4(secret)
     response: AuthResponse
 
 
@@ -373,8 +408,20 @@ class RPM:
         if self.config.admission == "optimistic":
             self.members.add(pid)
             return response
-        self._pending[pid] = _Pending(pid, tag, response)
+        self._pending[pid] = _Pending(pid, tag, a, response)
         return None
+
+    def record_pending(self, pid: bytes) -> int:
+        """Strict mode, RPM-written ledger: record the pending admission's ``(H4(a), PID)`` on this RPM's
+        ledger (on chain: as the pool's manager) after the MSRP approved it; returns the record's index.
+
+        The ledger's check-and-set refuses a replay or a clone that won at another pool with
+        :class:`ReplayDetected` / :class:`PseudonymReused` / :class:`RevokedNode`."""
+        pending = self._pending.get(pid)
+        if pending is None:
+            raise OutOfOrder("no pending authentication for this pseudonym")
+        tag = pending.tag if pending.tag is not None else tag_bytes(pending.secret)
+        return self.ledger.record_authentication(self.pool_id, tag, pid)
 
     def handle_initial(self, request: InitialAuthRequest) -> tuple[AuthReport, AuthResponse | None]:
         """§3.2 step 2–3: recover a', reject a used tag or a secret outside the pool's filters, report to the

@@ -1,6 +1,6 @@
-"""The web3 client of RSMSLedger (``offchain.resource_auth.ledger``) against the devnet: the ``Ledger``
-interface of the protocol core, error translation, the race of two pool managers through the client, and
-the history rebuilt from events."""
+"""The one ``Ledger`` interface (``offchain.resource_auth.ledger_api``): a conformance test run against both
+implementations (in memory and ``ChainLedger`` on the devnet), then the chain client's own parts: error
+translation, the race of two pool managers through the client, and the history rebuilt from events."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import Any
 import coincurve
 import pytest
 from eth_account import Account
-from eth_utils.crypto import keccak
 
 from offchain.chain.connection import connect
 from offchain.chain.deployments import Deployments, load_deployments
@@ -21,13 +20,14 @@ from offchain.chain.errors import ContractRevert
 from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
 from offchain.deploy import Deployment, deploy_resource_auth, write_deployments
-from offchain.resource_auth.ledger import (
-    ChainLedger,
+from offchain.resource_auth.ledger import ChainLedger, LedgerCheck
+from offchain.resource_auth.ledger_api import (
+    InMemoryLedger,
     Ledger,
-    LedgerCheck,
-    PseudonymRevoked,
+    PseudonymReused,
     ReplayDetected,
-    pseudonym_key,
+    RevokedNode,
+    pid_key,
 )
 
 POOL_X, POOL_Y = 11, 12
@@ -102,64 +102,100 @@ def rpm_y(w3: Any, deployments: Deployments, accounts: Any, msrp: ChainLedger) -
 def exercise_ledger(writer: Ledger, admin: Ledger, pool_id: int, prefix: str) -> None:
     """The semantics every ``Ledger`` keeps, through the interface alone (``admin`` revokes and anchors;
     both may be the same object for an in-memory ledger)."""
-    tag, pid = tag_of(prefix + "tag"), pid_of(prefix + "pid")
-    assert not writer.is_recorded(tag)
-    writer.record_authentication(pool_id, tag, pid)
-    assert writer.is_recorded(tag)
+    assert isinstance(writer, Ledger)
+    assert isinstance(admin, Ledger)
+    tag, pid = tag_of(prefix + "tag"), pid_of(prefix + "pid", 48)
+    before = len(writer.records())
+    assert not writer.is_tag_used(tag)
+    assert not writer.is_pid_used(pid)
+    assert writer.tag_of_pseudonym(pid) is None
+    index = writer.record_authentication(pool_id, tag, pid)
+    assert writer.is_tag_used(tag)
+    assert writer.is_pid_used(pid)
+    assert writer.tag_of_pseudonym(pid) == tag
     with pytest.raises(ReplayDetected):
         writer.record_authentication(pool_id, tag, pid)
-    with pytest.raises(ReplayDetected):
+    with pytest.raises(ReplayDetected):  # the tag is checked before the pseudonym
         writer.record_authentication(pool_id, tag, pid_of(prefix + "fresh pid"))
-    with pytest.raises(ReplayDetected):
+    with pytest.raises(PseudonymReused):
         writer.record_authentication(pool_id, tag_of(prefix + "fresh tag"), pid)
-    assert not writer.is_recorded(tag_of(prefix + "fresh tag"))
+    assert not writer.is_tag_used(tag_of(prefix + "fresh tag"))
+    assert not writer.is_pid_used(pid_of(prefix + "fresh pid"))
+    second = writer.record_authentication(pool_id, tag_of(prefix + "second"), pid_of(prefix + "second"))
+    assert second == index + 1
     revoked = pid_of(prefix + "revoked")
     assert not writer.is_revoked(revoked)
     admin.revoke(revoked)
-    admin.revoke(revoked)
+    admin.revoke(revoked)  # idempotent
     assert writer.is_revoked(revoked)
-    with pytest.raises((PseudonymRevoked, ReplayDetected)):
+    with pytest.raises(RevokedNode):  # revocation is checked first, even before a used tag
+        writer.record_authentication(pool_id, tag, revoked)
+    with pytest.raises(RevokedNode):
         writer.record_authentication(pool_id, tag_of(prefix + "revoked"), revoked)
-    assert not writer.is_recorded(tag_of(prefix + "revoked"))
-    admin.anchor_bloom_digest(pool_id, hashlib.sha256(prefix.encode()).digest())
+    assert not writer.is_tag_used(tag_of(prefix + "revoked"))
+    records = writer.records()[before:]
+    assert [(r.index, r.pool_id, r.tag, r.pid) for r in records] == [
+        (index, pool_id, tag, pid),
+        (second, pool_id, tag_of(prefix + "second"), pid_of(prefix + "second")),
+    ]
+    first_digest, second_digest = (hashlib.sha256(prefix.encode() + bytes([i])).digest() for i in (1, 2))
+    version = admin.anchor_bloom_digest(pool_id, first_digest)
+    assert admin.anchor_bloom_digest(pool_id, second_digest) == version + 1
+    assert writer.bloom_digest_at(pool_id, version) == first_digest
+    assert writer.bloom_digest_at(pool_id, version + 1) == second_digest
+    assert writer.bloom_digest_at(pool_id, version + 2) is None
+    assert writer.bloom_digest_at(pool_id, 0) is None
+    with pytest.raises(ValueError, match="32 bytes"):
+        writer.record_authentication(pool_id, b"short", pid)
+    with pytest.raises(ValueError, match="reserved"):
+        writer.is_tag_used(bytes(32))
+    with pytest.raises(ValueError, match="1 to 96 bytes"):
+        writer.is_revoked(b"")
+    with pytest.raises(ValueError, match="uint32"):
+        writer.record_authentication(2**32, tag_of(prefix + "p"), pid_of(prefix + "p"))
+    with pytest.raises(ValueError, match="32 non-zero bytes"):
+        admin.anchor_bloom_digest(pool_id, bytes(32))
 
 
-def test_the_client_is_a_ledger(rpm_x: ChainLedger, msrp: ChainLedger) -> None:
-    assert isinstance(rpm_x, Ledger)
-    exercise_ledger(rpm_x, msrp, POOL_X, "interface/")
+@pytest.mark.parametrize("backend", ["memory", "chain"])
+def test_every_ledger_conforms(
+    backend: str, request: pytest.FixtureRequest, deployments: Deployments
+) -> None:
+    """The same conformance run against both implementations of the one interface (``deployments`` is
+    requested here so that the module's deployment happens before ape's per-test snapshot)."""
+    if backend == "memory":
+        memory = InMemoryLedger()
+        exercise_ledger(memory, memory, POOL_X, "memory/")
+    else:
+        rpm_x, msrp = request.getfixturevalue("rpm_x"), request.getfixturevalue("msrp")
+        exercise_ledger(rpm_x, msrp, POOL_X, "chain/")
 
 
 def test_record_then_replay_is_detected(rpm_x: ChainLedger, rpm_y: ChainLedger) -> None:
     tag, pid = tag_of("a1"), pid_of("PID1", 48)
     count = rpm_x.record_count()
-    assert not rpm_x.is_recorded(tag)
     assert rpm_x.check(tag, pid) == LedgerCheck(False, False, False)
-    rpm_x.record_authentication(POOL_X, tag, pid)
-    assert rpm_y.is_recorded(tag)  # every pool manager sees it
-    assert rpm_y.is_pseudonym_used(pid)
-    assert rpm_y.tag_of_pseudonym(pid) == tag
-    assert rpm_y.tag_of_pseudonym(pid_of("never")) is None
+    assert rpm_x.record_authentication(POOL_X, tag, pid) == count
+    assert rpm_y.is_tag_used(tag)  # every pool manager sees it
+    assert rpm_y.check(tag, pid) == LedgerCheck(True, True, False)
     with pytest.raises(ReplayDetected) as same_secret:
         rpm_y.record_authentication(POOL_Y, tag, pid_of("other"))
-    assert same_secret.value.what == "secret"
-    assert same_secret.value.key == tag
-    with pytest.raises(ReplayDetected) as same_pid:
+    assert same_secret.value.revert_name == "SecretAlreadyUsed"
+    assert tag.hex() in str(same_secret.value)
+    with pytest.raises(PseudonymReused) as same_pid:
         rpm_y.record_authentication(POOL_Y, tag_of("other"), pid)
-    assert same_pid.value.what == "pseudonym"
-    assert same_pid.value.key == keccak(pid) == pseudonym_key(pid)
+    assert same_pid.value.revert_name == "PseudonymAlreadyUsed"
+    assert pid_key(pid).hex() in str(same_pid.value)
     assert rpm_x.record_count() == count + 1
 
 
 def test_revocation_through_the_interface(msrp: ChainLedger, rpm_x: ChainLedger) -> None:
     pid = pid_of("suspicious RN")
-    assert not rpm_x.is_revoked(pid)
     msrp.revoke(pid)
-    msrp.revoke(pid)  # idempotent
-    assert rpm_x.is_revoked(pid)
-    with pytest.raises(PseudonymRevoked) as refused:
+    with pytest.raises(RevokedNode) as refused:
         rpm_x.record_authentication(POOL_X, tag_of("r"), pid)
-    assert refused.value.pid_key == keccak(pid)
-    assert not rpm_x.is_recorded(tag_of("r"))
+    assert refused.value.revert_name == "PseudonymIsRevoked"
+    assert pid_key(pid).hex() in str(refused.value)
     with pytest.raises(ContractRevert) as not_msrp:
         rpm_x.revoke(pid_of("x"))
     assert not_msrp.value.error_name == "AccessControlUnauthorizedAccount"
@@ -168,7 +204,7 @@ def test_revocation_through_the_interface(msrp: ChainLedger, rpm_x: ChainLedger)
 def test_bloom_digests_and_pools(msrp: ChainLedger, rpm_x: ChainLedger, accounts: Any) -> None:
     first, second = hashlib.sha256(b"BF 1").digest(), hashlib.sha256(b"BF 2").digest()
     version = rpm_x.pool(POOL_X).bloom_version
-    msrp.anchor_bloom_digest(POOL_X, first)
+    assert msrp.anchor_bloom_digest(POOL_X, first) == version + 1
     msrp.anchor_bloom_digest(POOL_X, second)
     pool = rpm_x.pool(POOL_X)
     assert (pool.manager, pool.open, pool.bloom_version, pool.bloom_digest) == (
@@ -177,10 +213,6 @@ def test_bloom_digests_and_pools(msrp: ChainLedger, rpm_x: ChainLedger, accounts
         version + 2,
         second,
     )
-    assert rpm_x.bloom_digest(POOL_X, version + 1) == first
-    assert rpm_x.bloom_digest(POOL_X, version + 3) is None
-    with pytest.raises(ValueError, match="32 non-zero bytes"):
-        msrp.anchor_bloom_digest(POOL_X, bytes(32))
     pool_z = 13
     msrp.open_pool(pool_z, accounts[6].address)
     msrp.set_pool_manager(pool_z, accounts[7].address)
@@ -191,16 +223,9 @@ def test_bloom_digests_and_pools(msrp: ChainLedger, rpm_x: ChainLedger, accounts
     assert not rpm_x.pool(pool_z).open
 
 
-def test_bad_inputs_are_refused_before_sending(rpm_x: ChainLedger) -> None:
-    with pytest.raises(ValueError, match="32 bytes"):
-        rpm_x.record_authentication(POOL_X, b"short", pid_of("p"))
-    with pytest.raises(ValueError, match="reserved"):
-        rpm_x.is_recorded(bytes(32))
-    with pytest.raises(ValueError, match="1 to 96 bytes"):
-        rpm_x.is_revoked(b"")
-    with pytest.raises(ValueError, match="uint32"):
-        rpm_x.record_authentication(2**32, tag_of("p"), pid_of("p"))
+def test_a_client_without_sender_is_read_only(rpm_x: ChainLedger) -> None:
     reader = ChainLedger(rpm_x.contract)
+    assert not reader.is_revoked(pid_of("p"))
     with pytest.raises(RuntimeError, match="read-only"):
         reader.revoke(pid_of("p"))
 
@@ -219,7 +244,7 @@ def test_two_pool_managers_race_through_the_client(
         try:
             client.record_authentication(pool, tag, pid)
         except ReplayDetected as exc:
-            return f"replay:{exc.what}"
+            return f"replay:{exc.revert_name}"
         return "recorded"
 
     chain.provider.make_request("evm_setAutomine", [False])
@@ -232,7 +257,7 @@ def test_two_pool_managers_race_through_the_client(
             outcomes = sorted(f.result() for f in futures)
     finally:
         chain.provider.make_request("evm_setAutomine", [True])
-    assert outcomes == ["recorded", "replay:secret"]
+    assert outcomes == ["recorded", "replay:SecretAlreadyUsed"]
     assert rpm_x.record_count() == count + 1
 
 
@@ -245,5 +270,5 @@ def test_history_rebuilds_every_record(msrp: ChainLedger, rpm_x: ChainLedger, rp
         client.record_authentication(pool, tag, pid)
         written.append((tag, pid, pool, client.sender.address if client.sender else None))
     history = rpm_x.history(start)
-    assert [(r.secret_tag, r.pseudonym, r.pool_id, r.writer) for r in history] == written
+    assert [(r.tag, r.pid, r.pool_id, r.writer) for r in history] == written
     assert [r.index for r in history] == [first, first + 1, first + 2]
