@@ -64,6 +64,26 @@ def write_csv(table: Table, path: Path) -> None:
         writer.writerows(["" if cell is None else cell for cell in row] for row in table.rows)
 
 
+def update_summary(path: Path, figures: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``figures`` into the JSON object at ``path`` (created if missing) and return the result.
+
+    Several benchmarks write one system's ``summary.json``; each sets only its own keys. A file that is
+    not a JSON object raises ``ValueError`` rather than being overwritten."""
+    current: dict[str, Any] = {}
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not valid JSON; fix or remove it first: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path} does not hold a JSON object")
+        current = loaded
+    current.update(figures)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    return current
+
+
 def write_report(
     directory: Path,
     name: str,
@@ -73,7 +93,8 @@ def write_report(
     intro: str = "",
 ) -> Path:
     """Write ``<name>.md`` (every table, the plots, the machine record), one CSV per table and, when
-    given, ``summary.json``. Returns the Markdown path. ``plots`` are PNG file names already written in
+    given, the ``summary`` keys merged into ``summary.json`` (:func:`update_summary`: other benchmarks'
+    keys survive). Returns the Markdown path. ``plots`` are PNG file names already written in
     ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     parts = [f"# {name}", ""]
@@ -87,9 +108,7 @@ def write_report(
     record = environment_record()
     parts.extend(["## Machine and versions", "", environment_markdown(record), ""])
     if summary is not None:
-        (directory / "summary.json").write_text(
-            json.dumps({**summary, "environment": record}, indent=2, sort_keys=True) + "\n"
-        )
+        update_summary(directory / "summary.json", {**summary, "environment": record})
     path = directory / f"{name}.md"
     path.write_text("\n".join(parts))
     return path

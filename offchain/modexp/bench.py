@@ -1096,15 +1096,11 @@ def run(out_dir: Path, size: BenchSize, console: Console, seed: int = 3) -> dict
         "blind_cancellation_success_hardened": blind_h.rate,
         "hardened_rho": size.rho,
     }
-    existing: dict[str, Any] = {}
-    summary_path = out_dir / "summary.json"
-    if summary_path.exists():
-        existing = json.loads(summary_path.read_text())
     path = write_report(
         out_dir,
         "modexp",
         tables,
-        summary={**existing, **summary},
+        summary=summary,
         plots=plots,
         intro=(
             "MExpm (seed 003): fair offloading of batch modular exponentiation. `make bench-modexp`; "

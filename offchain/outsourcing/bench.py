@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import itertools
-import json
 import os
 import statistics
 import time
@@ -989,10 +988,7 @@ def plots(result: BenchResult, directory: Path) -> list[str]:
 def write(result: BenchResult, directory: Path) -> Path:
     """CSV per table, ``outsourcing.md``, three PNGs and the keys of ``summary.json`` (other keys kept)."""
     directory.mkdir(parents=True, exist_ok=True)
-    summary_path = directory / "summary.json"
-    summary: dict[str, Any] = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    summary.pop("environment", None)
-    summary.update(summary_figures(result))
+    summary = summary_figures(result)
     names = plots(result, directory)
     intro = "\n\n".join(
         [

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +31,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from offchain.bench.environment import environment_record
-from offchain.bench.report import Table, bar_plot, write_report
+from offchain.bench.report import Table, bar_plot, update_summary, write_report
 from offchain.resource_auth import ecc_enc, schnorr
 from offchain.resource_auth.bloom import BloomFilter
 from offchain.resource_auth.config import RSMSConfig
@@ -572,20 +571,6 @@ def _line_plot(path: Path, groups: dict[int, ProtocolResult]) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-
-
-def update_summary(path: Path, figures: dict[str, Any]) -> dict[str, Any]:
-    """Read ``summary.json`` if present, update only our keys, write it back."""
-    current: dict[str, Any] = {}
-    if path.exists():
-        try:
-            current = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            current = {}
-    current.update(figures)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
-    return current
 
 
 def run(out_dir: Path, size: BenchSize, console: Console) -> dict[str, Any]:

@@ -11,7 +11,6 @@ no throughput values, so there is nothing to put beside ours but its qualitative
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from offchain.bench.report import Table, write_report
+from offchain.bench.report import Table, update_summary, write_report
 from offchain.resource_auth.reliability import (
     MS_PER_MINUTE,
     ArrivalUnit,
@@ -154,23 +153,6 @@ def _plot(path: Path, figure: str, points: Sequence[PointResult]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
-
-
-def _update_summary(path: Path, updates: dict[str, Any]) -> dict[str, Any]:
-    """Read ``summary.json`` (when it exists), set our keys only, write it back."""
-    current: dict[str, Any] = {}
-    if path.exists():
-        try:
-            loaded = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path} is not valid JSON; fix or remove it first: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path} does not hold a JSON object")
-        current = loaded
-    current.update(updates)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
-    return current
 
 
 def run(
@@ -366,7 +348,7 @@ def run(
             },
         },
     }
-    _update_summary(out / "summary.json", updates)
+    update_summary(out / "summary.json", updates)
     return updates
 
 

@@ -10,7 +10,6 @@ a lower bound for the thesis's setting, not the same experiment.
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 import statistics
@@ -176,8 +175,5 @@ def run(out: Path, size: BenchSize, console: Console) -> dict[str, Any]:
         "storage_runs": size.runs,
         "storage_sizes": len(rows),
     }
-    summary_path = out / "summary.json"
-    summary: dict[str, Any] = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    summary.update(updates)
-    write_report(out, "storage", [table, fits], summary=summary, plots=["table_4_2.png"], intro=__doc__ or "")
+    write_report(out, "storage", [table, fits], summary=updates, plots=["table_4_2.png"], intro=__doc__ or "")
     return updates

@@ -37,7 +37,7 @@ from web3.contract import Contract
 
 from offchain.agents.client import AgentClient
 from offchain.agents.service import Agent
-from offchain.bench.report import Table, bar_plot, write_report
+from offchain.bench.report import Table, bar_plot, update_summary, write_report
 from offchain.chain.connection import connect
 from offchain.chain.devnet import Devnet, dev_accounts, free_port
 from offchain.chain.roles import ActorRole
@@ -355,19 +355,6 @@ def bench_chain(size: BenchSize, progress: Progress, scratch: Path) -> dict[str,
 # ---------------------------------------------------------------------------------------- report
 
 
-def _merge_summary(path: Path, figures: dict[str, Any]) -> None:
-    """Read ``summary.json`` if present, update our keys only, write it back."""
-    summary: dict[str, Any] = {}
-    if path.exists():
-        try:
-            loaded = json.loads(path.read_text())
-            summary = loaded if isinstance(loaded, dict) else {}
-        except ValueError:
-            summary = {}
-    summary.update(figures)
-    path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-
-
 def run(out_dir: Path, size: BenchSize, console: Console) -> dict[str, Any]:
     """Run every measurement, write the report, return the summary figures."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -494,6 +481,6 @@ def run(out_dir: Path, size: BenchSize, console: Console) -> dict[str, Any]:
         intro="State channels of seed 004 (StateChannelManager + offchain/web3compute). "
         "The paper reports no channel figures; every number here is a new measurement.",
     )
-    _merge_summary(out_dir / "summary.json", figures)
+    update_summary(out_dir / "summary.json", figures)
     console.print(f"wrote [bold]{path}[/] and {out_dir / 'summary.json'}")
     return figures

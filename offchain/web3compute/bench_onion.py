@@ -30,7 +30,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 
-from offchain.bench.report import Table, write_report
+from offchain.bench.report import Table, update_summary, write_report
 from offchain.crypto import ecies
 from offchain.crypto.keys import derive
 from offchain.web3compute.evaluation import (
@@ -282,20 +282,6 @@ def _figure(panels: int = 1) -> tuple[Any, Any]:
     import matplotlib.pyplot as plt
 
     return plt.subplots(1, panels, figsize=(6.5 * panels, 4.5), dpi=120)
-
-
-def update_summary(path: Path, values: dict[str, Any]) -> dict[str, Any]:
-    """Read ``summary.json`` if present, update only ``values``' keys, write it back."""
-    current: dict[str, Any] = {}
-    if path.exists():
-        try:
-            current = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            current = {}
-    current.update(values)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
-    return current
 
 
 def _checks_table(groups: dict[str, list[Check]]) -> Table:

@@ -17,8 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from offchain.bench.report import Table, write_report
-from offchain.web3compute.bench_onion import update_summary
+from offchain.bench.report import Table, update_summary, write_report
 from offchain.web3compute.fl.network import Courier, local_overlay
 from offchain.web3compute.fl.task import FLConfig, FLResult, run_fl_task
 from offchain.web3compute.sandbox.limits import network_isolation_available
