@@ -329,8 +329,9 @@ def test_fifty_concurrent_calls_all_succeed(make_agent: MakeAgent, client_keys: 
             started = time.perf_counter()
             slow = [client.call(agent.endpoint, agent.address, "slow", {"seconds": 0.3}) for _ in range(10)]
             replies = await asyncio.gather(*calls, *slow)
-            # Ten 0.3 s handlers finishing well under 3 s means they ran concurrently.
-            assert time.perf_counter() - started < 2.0
+            # Run one after another, the ten 0.3 s handlers alone would take 3 s; finishing sooner (with the
+            # fifty echo calls on top) means they ran concurrently. No tighter bound: CI machines are shared.
+            assert time.perf_counter() - started < 10 * 0.3
             assert len(agent.replay_cache) == 60
             return [r for r in replies if isinstance(r, EchoReply)]
 
