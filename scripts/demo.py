@@ -31,7 +31,7 @@ from offchain.modexp.flow import run_modexp_flow
 from offchain.outsourcing.flow import run_outsourcing_flow
 from offchain.platform_flow import run_platform_flow
 from offchain.web3compute.flow import FlowKeys as Web3ComputeKeys
-from offchain.web3compute.flow import run_channel_flow
+from offchain.web3compute.flow import run_web3compute_flow
 
 
 def main() -> None:
@@ -57,7 +57,7 @@ def main() -> None:
     w3 = connect(rpc_url(), expected_chain_id=deployment.chain_id)
     # Mnemonic accounts: 0 is the deployer, the registry's auditor and the holder of the MTC pools; anvil
     # funds the first ten, the rest get gas money through anvil_setBalance.
-    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=14)]
+    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=18)]
     fund_on_devnet(w3, [key.address for key in keys[10:]])
     auditor, server, client = keys[:3]
     report = asyncio.run(run_platform_flow(w3, deployments, auditor, server, client, console))
@@ -68,9 +68,11 @@ def main() -> None:
     )
     # Meta-BMEOC: account 7 is the MTD (its CSNs use keys derived inside the flow)
     outsourcing = asyncio.run(run_outsourcing_flow(w3, deployments, auditor, keys[7], console))
-    # Web3 data computing: user 8, provider 9, computing servers 10-12, storage server 13
-    web3_keys = Web3ComputeKeys(auditor, auditor, keys[8], keys[9], (keys[10], keys[11], keys[12]), keys[13])
-    channels = asyncio.run(run_channel_flow(w3, deployments, web3_keys, console))
+    # Web3 data computing: user 8, provider 9, computing servers 10-12, storage server 13, onion routers 14-17
+    web3_keys = Web3ComputeKeys(
+        auditor, auditor, keys[8], keys[9], (keys[10], keys[11], keys[12]), keys[13], tuple(keys[14:18])
+    )
+    web3compute = asyncio.run(run_web3compute_flow(w3, deployments, web3_keys, console))
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -85,6 +87,6 @@ def main() -> None:
     console.print(
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
         f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps, "
-        f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(channels.steps)} web3compute channel steps; "
+        f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(web3compute.steps)} web3compute workflow steps; "
         "full gas report: make gas"
     )

@@ -80,6 +80,8 @@ class Transmission:
     receiver: str
     size: int
     ciphertext_hash: bytes
+    ciphertext: bytes = field(default=b"", repr=False, compare=False)
+    """The envelope itself, so that a channel layer can hand its counterparty the bytes it commits to."""
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,7 @@ async def run_fl_task(
             raise FLTaskError(
                 f"{receiver} refused the {kind} from {sender}: {answer.decode(errors='replace')}"
             )
-        record = Transmission(rnd, kind, sender, receiver, len(blob), keccak256(blob))
+        record = Transmission(rnd, kind, sender, receiver, len(blob), keccak256(blob), blob)
         transmissions.append(record)
         if hooks.on_transmission is not None:
             await hooks.on_transmission(record)
