@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from web3.exceptions import ContractLogicError
 
 from offchain.chain.connection import connect, contract
 from offchain.chain.deployments import Deployments, load_deployments
@@ -92,6 +93,8 @@ def test_the_eleven_steps_run_end_to_end_on_the_devnet(
     assert task[7] == report.sandbox_signer
     assert task[5] is False  # keyValid
     assert not task_manager.functions.isSandboxKeyValid(report.task_id).call()
+    with pytest.raises(ContractLogicError):  # SandboxKeyInvalid: nobody encrypts to a destroyed sandbox
+        task_manager.functions.sandboxKey(report.task_id).call()
     registered = task_manager.events.SandboxKeyRegistered().get_logs(from_block=0)
     invalidated = task_manager.events.SandboxKeyInvalidated().get_logs(from_block=0)
     assert [
