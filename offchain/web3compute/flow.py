@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from web3.logs import DISCARD
 
 from offchain.agents.client import AgentClient
 from offchain.agents.discovery import Peer, lookup_peer
+from offchain.agents.errors import AgentCallError
 from offchain.agents.service import Agent
 from offchain.chain.connection import contract
 from offchain.chain.deployments import Deployments
@@ -53,10 +54,11 @@ from offchain.chain.registry import RegistryClient, Resources
 from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
 from offchain.crypto.derivation import encryption_keypair
+from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import KeyPair
 from offchain.web3compute.agent import push_final, push_updates, serve_channels
 from offchain.web3compute.chain import ChannelManagerClient
-from offchain.web3compute.channel import ChannelInfo, ChannelParty
+from offchain.web3compute.channel import ChannelError, ChannelInfo, ChannelParty
 from offchain.web3compute.fl.network import FL_CELL_FORMAT, Courier
 from offchain.web3compute.fl.program import TrainConfig
 from offchain.web3compute.fl.task import (
@@ -258,6 +260,8 @@ class _Flow:
         self.stale: SignedState | None = None
         self.task_id = b""
         self.program_hash = fedavg_program_hash()
+        self.received: dict[str, set[bytes]] = {k.address: set() for k in keys.compute}
+        """keccak256 of every envelope each computing server's Exit handed to its sandbox."""
 
     # ------------------------------------------------------------------ helpers
 
@@ -287,7 +291,7 @@ class _Flow:
             Agent(k, name=f"compute-{i}", role="compute-server") for i, k in enumerate(self.keys.compute)
         ]
         for agent in agents:
-            serve_channels(agent, self.parties[agent.address])
+            serve_channels(agent, self.parties[agent.address], received=self._receipt_check(agent.address))
             await agent.start()
         routers = [
             await OnionRouter(
@@ -453,6 +457,16 @@ class _Flow:
             return self.locals_[int(name[5:])]
         return None
 
+    def _receipt_check(self, address: str) -> Callable[[bytes], bool]:
+        """What a server's channel agent asks before countersigning: did my Exit receive this envelope?"""
+        return lambda payload: keccak256(payload) in self.received[address]
+
+    def on_received(self, name: str, envelope: bytes) -> None:
+        """A computing server's Exit handed ``envelope`` to its sandbox (recorded for the channel check)."""
+        server = self._server_of(name)
+        if server is not None:
+            self.received[server.address].add(keccak256(envelope))
+
     async def on_task_key(self, task_key: TaskKey, members: Sequence[bytes], signature: bytes) -> None:
         """Step 4: every assigned computing server co-signs the key; the global node registers it."""
         domain = task_domain(self.chain_id, self.task_manager.address)
@@ -496,13 +510,18 @@ class _Flow:
         info = self.infos[local.address]
         party = self.parties[sender.address][info.channel_id]
         pay = MODEL_FEE if record.kind == "model" and sender is self.global_key else 0
-        signed = await push_updates(
-            self.agent_clients[sender.address],
-            self.endpoints[receiver.address],
-            party,
-            [record.ciphertext],
-            pay=pay,
-        )
+        try:
+            signed = await push_updates(
+                self.agent_clients[sender.address],
+                self.endpoints[receiver.address],
+                party,
+                [record.ciphertext],
+                pay=pay,
+            )
+        except (AgentCallError, ChannelError) as exc:
+            raise FLTaskError(
+                f"{record.receiver} refused to commit the {record.kind} from {record.sender}: {exc}"
+            ) from exc
         self.report.channel_commits += 1
         if self.stale is None and local is self.locals_[-1]:
             self.stale = signed  # the last local node keeps its first co-signed state to cheat with later
@@ -528,7 +547,10 @@ class _Flow:
         courier = Courier(routers=directory, hops=self.options.hops)
         config = FLConfig(nodes=len(self.locals_), rounds=self.options.rounds, train=self.options.train)
         hooks = FLHooks(
-            on_task_key=self.on_task_key, on_transmission=self.on_transmission, on_destroyed=self.on_destroyed
+            on_task_key=self.on_task_key,
+            on_transmission=self.on_transmission,
+            on_received=self.on_received,
+            on_destroyed=self.on_destroyed,
         )
         try:
             result = await run_fl_task(

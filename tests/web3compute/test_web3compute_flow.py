@@ -20,6 +20,8 @@ from offchain.chain.deployments import Deployments, load_deployments
 from offchain.chain.devnet import fund_on_devnet
 from offchain.crypto.keys import derive, from_private_key
 from offchain.deploy import Deployment, Web3ComputeConfig, deploy_web3compute, write_deployments
+from offchain.web3compute import flow
+from offchain.web3compute.agent import push_updates
 from offchain.web3compute.channel import ChannelParty
 from offchain.web3compute.fl.program import TrainConfig
 from offchain.web3compute.flow import (
@@ -178,6 +180,52 @@ def test_a_server_that_does_not_cosign_leaves_no_key_and_the_task_fails_cleanly(
     for outcome in report.outcomes:
         assert outcome.cooperative
         assert outcome.result_hash == bytes(32)
+        assert manager.functions.getChannel(outcome.channel_id).call()[3] == CLOSED
+    for server in keys.compute:
+        assert token.functions.balanceOf(server.address).call() == 2 * DEPOSIT
+
+
+def test_a_tampered_transmission_is_not_countersigned_and_the_task_fails_cleanly(
+    deployments: Deployments, auditor: Any, pool_holders: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local node commits its first update in the channel with bytes other than the envelope the global
+    node's Exit received: the global node's agent refuses (409 not-received), the task fails, the key
+    registered earlier is invalidated by ``failTask``, the channels close at their deposits."""
+    w3 = connect(deployments.rpc_url, expected_chain_id=deployments.chain_id)
+    keys = flow_keys(deployments, auditor, pool_holders[0], b"web3flow-tamper")
+    calls = 0
+
+    async def tampering(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # after the two key wraps: local0's first update to the global node
+            client, endpoint, party, payloads = args
+            payloads = [payloads[0][:-1] + bytes([payloads[0][-1] ^ 1])]
+            args = (client, endpoint, party, payloads)
+        return await push_updates(*args, **kwargs)
+
+    monkeypatch.setattr(flow, "push_updates", tampering)
+    with pytest.raises(FlowFailed) as failed:
+        asyncio.run(
+            run_web3compute_flow(
+                w3, deployments, keys, QUIET, options=FlowOptions(rounds=ROUNDS), state_root=tmp_path
+            )
+        )
+    report = failed.value.report
+    assert "not-received" in report.failure
+    assert "update" in report.failure
+    task_manager = contract(w3, deployments, "TaskManager")
+    manager = contract(w3, deployments, "StateChannelManager")
+    token = contract(w3, deployments, "MetaCoin")
+    task = _task(task_manager, report.task_id)
+    assert report.key_registered  # the key was on chain before the tampered update …
+    assert not task_manager.functions.isSandboxKeyValid(report.task_id).call()  # … and is invalid now
+    assert TaskStatus(task[1]) is TaskStatus.FAILED
+    assert report.rounds == ()
+    # Only the two key wraps were committed; the tampered update never was.
+    assert report.channel_commits == 2
+    assert sorted(o.msg_count for o in report.outcomes) == [1, 1]
+    for outcome in report.outcomes:
         assert manager.functions.getChannel(outcome.channel_id).call()[3] == CLOSED
     for server in keys.compute:
         assert token.functions.balanceOf(server.address).call() == 2 * DEPOSIT

@@ -126,6 +126,9 @@ class FLHooks:
     wrapped to, and the task key's signature over them (``sandbox.envelope.members_digest``)."""
     on_transmission: Callable[[Transmission], Awaitable[None]] | None = None
     on_destroyed: Callable[[Sequence[DestroyReport]], Awaitable[None]] | None = None
+    on_received: Callable[[str, bytes], None] | None = None
+    """Called by a computing server's Exit with (server name, envelope) for every envelope it hands to its
+    sandbox: what the receiving host saw, to check the channel commitments it countersigns against."""
 
 
 @dataclass
@@ -137,6 +140,7 @@ class _Server:
     endpoint: SandboxEndpoint | None = None
     sandboxes: SandboxHost = field(default_factory=lambda: SandboxHost("server"))
     """This server's sandboxes: at most one per task."""
+    on_received: Callable[[str, bytes], None] | None = None
 
     @property
     def exit(self) -> ExitInfo:
@@ -147,6 +151,8 @@ class _Server:
         """The Exit's handler: pass the envelope to the sandbox unopened; answer ``ok`` or the error code."""
         if self.sandbox is None:
             return b"err:no-sandbox"
+        if self.on_received is not None:
+            self.on_received(self.name, message[1:])
         try:
             if message[:1] == INJECT:
                 await self.sandbox.inject(message[1:])
@@ -209,9 +215,21 @@ async def run_fl_task(
     spec = SandboxSpec(task_id, prog_hash, sp.compressed_public_key, (sp.address, data_owner.address))
 
     prefix = config.host_prefix
-    global_node = _Server("global", f"{prefix}10", keys[0], sandboxes=SandboxHost(keys[0].address))
+    global_node = _Server(
+        "global",
+        f"{prefix}10",
+        keys[0],
+        sandboxes=SandboxHost(keys[0].address),
+        on_received=hooks.on_received,
+    )
     locals_ = [
-        _Server(f"local{i}", f"{prefix}{11 + i}", keys[i + 1], sandboxes=SandboxHost(keys[i + 1].address))
+        _Server(
+            f"local{i}",
+            f"{prefix}{11 + i}",
+            keys[i + 1],
+            sandboxes=SandboxHost(keys[i + 1].address),
+            on_received=hooks.on_received,
+        )
         for i in range(config.nodes)
     ]
     everyone = [global_node, *locals_]
