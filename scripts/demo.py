@@ -57,7 +57,7 @@ def main() -> None:
     w3 = connect(rpc_url(), expected_chain_id=deployment.chain_id)
     # Mnemonic accounts: 0 is the deployer, the registry's auditor and the holder of the MTC pools; anvil
     # funds the first ten, the rest get gas money through anvil_setBalance.
-    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=18)]
+    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=19)]
     fund_on_devnet(w3, [key.address for key in keys[10:]])
     auditor, server, client = keys[:3]
     report = asyncio.run(run_platform_flow(w3, deployments, auditor, server, client, console))
@@ -68,9 +68,10 @@ def main() -> None:
     )
     # Meta-BMEOC: account 7 is the MTD (its CSNs use keys derived inside the flow)
     outsourcing = asyncio.run(run_outsourcing_flow(w3, deployments, auditor, keys[7], console))
-    # Web3 data computing: user 8, provider 9, computing servers 10-12, storage server 13, onion routers 14-17
+    # Web3 data computing: user 8, provider 9, computing servers 10-12 and 18 (the global node and three
+    # local nodes), storage server 13, onion routers 14-17
     web3_keys = Web3ComputeKeys(
-        auditor, auditor, keys[8], keys[9], (keys[10], keys[11], keys[12]), keys[13], tuple(keys[14:18])
+        auditor, auditor, keys[8], keys[9], (*keys[10:13], keys[18]), keys[13], tuple(keys[14:18])
     )
     web3compute = asyncio.run(run_web3compute_flow(w3, deployments, web3_keys, console))
 

@@ -413,7 +413,7 @@ class _Flow:
     def open_channels(self) -> None:
         treasury = _sender(self.w3, self.deployments, self.keys.treasury)
         for key in self.order:
-            treasury.send(self.token.functions.transfer(key.address, 2 * DEPOSIT))
+            treasury.send(self.token.functions.transfer(key.address, len(self.locals_) * DEPOSIT))
             sender = _sender(self.w3, self.deployments, key)
             sender.send(self.token.functions.approve(self.manager.address, 2**256 - 1))
             self.clients[key.address] = ChannelManagerClient(self.manager, sender)

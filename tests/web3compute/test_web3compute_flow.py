@@ -1,9 +1,9 @@
 """The 11-step workflow of seed 004 on the devnet (``run_web3compute_flow``, what ``make demo`` runs):
-a FedAvg task on three computing servers, all sandbox traffic over onion routers registered in RSC, every
-inter-server transmission committed in a co-signed channel state, the sandbox key set only with every
-co-signature and invalidated at destruction, channels revoked (one stale close corrected by the
-watchtower). The negative path: a server that does not co-sign leaves no key on chain and the task fails
-cleanly with the escrow returned."""
+a FedAvg task on four computing servers (three local nodes), all sandbox traffic over onion routers
+registered in RSC, every inter-server transmission committed in a co-signed channel state, the sandbox
+key set only with every co-signature and invalidated at destruction, channels revoked (one stale close
+corrected by the watchtower). Negative paths: a server that does not co-sign leaves no key on chain, and a
+tampered transmission is not countersigned; either way the task fails cleanly with the escrow returned."""
 
 from __future__ import annotations
 
@@ -48,9 +48,11 @@ def deployments(
     return load_deployments(path)
 
 
-def flow_keys(deployments: Deployments, auditor: Any, treasury: Any, seed: bytes) -> FlowKeys:
+def flow_keys(
+    deployments: Deployments, auditor: Any, treasury: Any, seed: bytes, compute: int = 3
+) -> FlowKeys:
     """Fresh actors (derived keys given gas money) so each test registers its own nodes."""
-    keys = [derive(seed, i) for i in range(9)]
+    keys = [derive(seed, i) for i in range(6 + compute)]
     w3 = connect(deployments.rpc_url, expected_chain_id=deployments.chain_id)
     fund_on_devnet(w3, [k.address for k in keys])
     return FlowKeys(
@@ -58,7 +60,7 @@ def flow_keys(deployments: Deployments, auditor: Any, treasury: Any, seed: bytes
         treasury=from_private_key(treasury.private_key),
         user=keys[0],
         provider=keys[1],
-        compute=(keys[2], keys[3], keys[4]),
+        compute=(keys[2], keys[3], *keys[6 + 3 : 6 + compute], keys[4]),
         storage=keys[5],
         routers=(keys[6], keys[7], keys[8]),
     )
@@ -72,7 +74,7 @@ def test_the_eleven_steps_run_end_to_end_on_the_devnet(
     deployments: Deployments, auditor: Any, pool_holders: Any, tmp_path: Path
 ) -> None:
     w3 = connect(deployments.rpc_url, expected_chain_id=deployments.chain_id)
-    keys = flow_keys(deployments, auditor, pool_holders[0], b"web3flow-ok")
+    keys = flow_keys(deployments, auditor, pool_holders[0], b"web3flow-ok", compute=4)
     options = FlowOptions(rounds=ROUNDS, train=TrainConfig(epochs=1))
     report = asyncio.run(
         run_web3compute_flow(w3, deployments, keys, QUIET, options=options, state_root=tmp_path)
@@ -86,7 +88,7 @@ def test_the_eleven_steps_run_end_to_end_on_the_devnet(
     assert TaskStatus(task[1]) is TaskStatus.COMPLETED
     assert task[10][1] == report.program_hash  # requirements.programHash
     assert bytes(task[8]) == report.result_hash != bytes(32)  # resultHash
-    assert len(task[11]) == 3  # three computing servers
+    assert len(task[11]) == 4  # four computing servers: the global node and three local nodes
 
     # Step 4 and 10: the key was stored with every co-signature, then invalidated on destruction.
     assert report.key_registered
@@ -103,7 +105,7 @@ def test_the_eleven_steps_run_end_to_end_on_the_devnet(
         bytes(e["args"]["encryptionKey"]) for e in registered if e["args"]["taskId"] == report.task_id
     ] == [report.sandbox_key]
     assert any(e["args"]["taskId"] == report.task_id for e in invalidated)
-    assert report.destroyed == 3
+    assert report.destroyed == 4
 
     # Step 5-8: every message went over 3-hop circuits of the routers in RSC.
     assert report.onion_messages == report.transmissions > 0
@@ -112,17 +114,18 @@ def test_the_eleven_steps_run_end_to_end_on_the_devnet(
 
     # Step 7: per channel, the key wrap, one update per round, one model per later round.
     per_channel = 1 + ROUNDS + (ROUNDS - 1)
-    assert report.channel_commits == 2 * per_channel
+    assert report.channel_commits == 3 * per_channel
 
-    # Step 11: both channels settled with the newest transcript; the cooperative one with the result hash.
-    assert len(report.outcomes) == 2
-    cooperative, disputed = report.outcomes
+    # Step 11: every channel settled with the newest transcript; the cooperative ones with the result hash.
+    assert len(report.outcomes) == 3
+    *cooperative_ones, disputed = report.outcomes
     for outcome in report.outcomes:
         assert outcome.msg_count == per_channel
         assert outcome.transcript_hash == outcome.newest_transcript != bytes(32)
         assert manager.functions.getChannel(outcome.channel_id).call()[3] == CLOSED
-    assert cooperative.cooperative
-    assert cooperative.result_hash == report.result_hash
+    for cooperative in cooperative_ones:
+        assert cooperative.cooperative
+        assert cooperative.result_hash == report.result_hash
     assert not disputed.cooperative
     # The stale close was challenged with the newest state, which is what the chain settled.
     assert report.stale_nonce < report.corrected_nonce == disputed.nonce
