@@ -33,7 +33,7 @@ from offchain.outsourcing.flow import run_outsourcing_flow
 from offchain.platform_flow import run_platform_flow
 from offchain.resource_auth.agents import run_resource_auth_flow
 from offchain.web3compute.flow import FlowKeys as Web3ComputeKeys
-from offchain.web3compute.flow import run_channel_flow
+from offchain.web3compute.flow import run_web3compute_flow
 
 
 def main() -> None:
@@ -46,13 +46,13 @@ def main() -> None:
     started = time.perf_counter()
     # Mnemonic accounts: 0 is the deployer, the registry's auditor and the holder of the MTC pools; anvil
     # funds the first ten, the rest get gas money through anvil_setBalance once the chain is connected.
-    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=17)]
+    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=22)]
     console.rule("[bold]deploy")
     deployer = deployer_account()
     deployment = deploy_platform(project, deployer)
     deploy_modexp(project, deployer, deployment)
     deploy_web3compute(project, deployer, deployment)
-    deploy_resource_auth(project, deployer, deployment, msrp=keys[16].address)  # RSMS: the MSRP is 16
+    deploy_resource_auth(project, deployer, deployment, msrp=keys[21].address)  # RSMS: the MSRP is 21
     path = write_deployments(deployment, rpc_url())
     for name, record in deployment.records.items():
         console.print(f"  {name:<12} {record['address']}")
@@ -71,12 +71,15 @@ def main() -> None:
     )
     # Meta-BMEOC: account 7 is the MTD (its CSNs use keys derived inside the flow)
     outsourcing = asyncio.run(run_outsourcing_flow(w3, deployments, auditor, keys[7], console))
-    # Web3 data computing: user 8, provider 9, computing servers 10-12, storage server 13
-    web3_keys = Web3ComputeKeys(auditor, auditor, keys[8], keys[9], (keys[10], keys[11], keys[12]), keys[13])
-    channels = asyncio.run(run_channel_flow(w3, deployments, web3_keys, console))
-    # RSMS: pool managers 14 and 15, the MSRP 16
+    # Web3 data computing: user 8, provider 9, computing servers 10-12 and 18 (the global node and three
+    # local nodes), storage server 13, onion routers 14-17
+    web3_keys = Web3ComputeKeys(
+        auditor, auditor, keys[8], keys[9], (*keys[10:13], keys[18]), keys[13], tuple(keys[14:18])
+    )
+    web3compute = asyncio.run(run_web3compute_flow(w3, deployments, web3_keys, console))
+    # RSMS: pool managers 19 and 20, the MSRP 21
     rsms = asyncio.run(
-        run_resource_auth_flow(w3, deployments, auditor, keys[16], (keys[14], keys[15]), console)
+        run_resource_auth_flow(w3, deployments, auditor, keys[21], (keys[19], keys[20]), console)
     )
 
     console.rule("[bold]gas of every transaction above")
@@ -92,6 +95,6 @@ def main() -> None:
     console.print(
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
         f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps, "
-        f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(channels.steps)} web3compute channel steps, "
+        f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(web3compute.steps)} web3compute workflow steps, "
         f"{len(rsms.steps)} RSMS steps; full gas report: make gas"
     )

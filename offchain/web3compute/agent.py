@@ -8,7 +8,7 @@ bad signature, 403 not the channel's counterparty, 404 unknown channel, 409 stal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel, Field
 
@@ -53,8 +53,18 @@ class LatestResponse(BaseModel):
     sig_b: str | None = None
 
 
-def serve_channels(agent: Agent, parties: Mapping[bytes, ChannelParty]) -> None:
-    """Serve ``channel-update`` for the channels in ``parties`` (by channel id; the mapping may grow)."""
+def serve_channels(
+    agent: Agent,
+    parties: Mapping[bytes, ChannelParty],
+    *,
+    received: Callable[[bytes], bool] | None = None,
+) -> None:
+    """Serve ``channel-update`` for the channels in ``parties`` (by channel id; the mapping may grow).
+
+    ``received(payload)``, when given, says whether this host really received ``payload`` (e.g. its
+    sandbox Exit saw that envelope): a proposal committing to anything else is refused (409
+    ``not-received``), so a party only countersigns transmissions that reached it.
+    """
 
     async def on_update(sender: str, request: UpdateRequest) -> UpdateResponse:
         party = parties.get(bytes.fromhex(request.channel_id[2:]))
@@ -73,6 +83,10 @@ def serve_channels(agent: Agent, parties: Mapping[bytes, ChannelParty]) -> None:
             ]
         except MalformedState as exc:
             raise AgentError(400, "malformed-state", str(exc)) from exc
+        if received is not None:
+            for _, _, payload in items:
+                if payload is not None and not received(payload):
+                    raise AgentError(409, "not-received", "this host never received that payload")
         try:
             signatures = party.countersign_many(items)
         except ChannelError as exc:

@@ -80,6 +80,8 @@ class Transmission:
     receiver: str
     size: int
     ciphertext_hash: bytes
+    ciphertext: bytes = field(default=b"", repr=False, compare=False)
+    """The envelope itself, so that a channel layer can hand its counterparty the bytes it commits to."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,9 @@ class FLHooks:
     wrapped to, and the task key's signature over them (``sandbox.envelope.members_digest``)."""
     on_transmission: Callable[[Transmission], Awaitable[None]] | None = None
     on_destroyed: Callable[[Sequence[DestroyReport]], Awaitable[None]] | None = None
+    on_received: Callable[[str, bytes], None] | None = None
+    """Called by a computing server's Exit with (server name, envelope) for every envelope it hands to its
+    sandbox: what the receiving host saw, to check the channel commitments it countersigns against."""
 
 
 @dataclass
@@ -135,6 +140,7 @@ class _Server:
     endpoint: SandboxEndpoint | None = None
     sandboxes: SandboxHost = field(default_factory=lambda: SandboxHost("server"))
     """This server's sandboxes: at most one per task."""
+    on_received: Callable[[str, bytes], None] | None = None
 
     @property
     def exit(self) -> ExitInfo:
@@ -145,6 +151,8 @@ class _Server:
         """The Exit's handler: pass the envelope to the sandbox unopened; answer ``ok`` or the error code."""
         if self.sandbox is None:
             return b"err:no-sandbox"
+        if self.on_received is not None:
+            self.on_received(self.name, message[1:])
         try:
             if message[:1] == INJECT:
                 await self.sandbox.inject(message[1:])
@@ -207,9 +215,21 @@ async def run_fl_task(
     spec = SandboxSpec(task_id, prog_hash, sp.compressed_public_key, (sp.address, data_owner.address))
 
     prefix = config.host_prefix
-    global_node = _Server("global", f"{prefix}10", keys[0], sandboxes=SandboxHost(keys[0].address))
+    global_node = _Server(
+        "global",
+        f"{prefix}10",
+        keys[0],
+        sandboxes=SandboxHost(keys[0].address),
+        on_received=hooks.on_received,
+    )
     locals_ = [
-        _Server(f"local{i}", f"{prefix}{11 + i}", keys[i + 1], sandboxes=SandboxHost(keys[i + 1].address))
+        _Server(
+            f"local{i}",
+            f"{prefix}{11 + i}",
+            keys[i + 1],
+            sandboxes=SandboxHost(keys[i + 1].address),
+            on_received=hooks.on_received,
+        )
         for i in range(config.nodes)
     ]
     everyone = [global_node, *locals_]
@@ -226,7 +246,7 @@ async def run_fl_task(
             raise FLTaskError(
                 f"{receiver} refused the {kind} from {sender}: {answer.decode(errors='replace')}"
             )
-        record = Transmission(rnd, kind, sender, receiver, len(blob), keccak256(blob))
+        record = Transmission(rnd, kind, sender, receiver, len(blob), keccak256(blob), blob)
         transmissions.append(record)
         if hooks.on_transmission is not None:
             await hooks.on_transmission(record)
