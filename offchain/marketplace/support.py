@@ -64,9 +64,9 @@ def advance_time(w3: Web3, seconds: int) -> None:
     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
 
-def mtc(amount: int) -> str:
-    """``amount`` base units as MTC with up to 4 decimals."""
-    sign = "-" if amount < 0 else ("+" if amount > 0 else "")
+def mtc(amount: int, signed: bool = False) -> str:
+    """``amount`` base units as MTC with up to 4 decimals (a ``+`` in front of gains when ``signed``)."""
+    sign = "-" if amount < 0 else ("+" if amount > 0 and signed else "")
     return f"{sign}{abs(amount) / TOKEN:,.4f}".rstrip("0").rstrip(".") + " MTC"
 
 
@@ -133,8 +133,8 @@ class Ledger:
         for change in changes:
             table.add_row(
                 change.label,
-                mtc(change.mtc),
-                mtc(change.expected_mtc),
+                mtc(change.mtc, signed=True),
+                mtc(change.expected_mtc, signed=True),
                 rep(change.reputation),
                 rep(change.expected_reputation),
                 "[green]✓[/]" if change.ok else "[red]✗[/]",
