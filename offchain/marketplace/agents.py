@@ -280,4 +280,7 @@ class Buyer:
         return outcome
 
     def rate(self, purchase_id: int, score: int) -> None:
+        """Rate a paid purchase 0-10 (>= 8 rewards the seller, <= 3 penalises it)."""
+        if not 0 <= score <= 10:
+            raise ValueError(f"a rating is 0..10, got {score}")
         self.market.rate(purchase_id, score)

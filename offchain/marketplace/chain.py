@@ -16,7 +16,6 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from offchain.chain.events import get_events
 from offchain.chain.sender import TransactionSender
 from offchain.crypto import ecies_lite
 from offchain.marketplace.rules import Outcome
@@ -202,17 +201,21 @@ class MarketClient:
 
     def product_description(self, product_id: int) -> str:
         """P_desc of a listing (kept in the ``ProductListed`` event only)."""
-        for event in get_events(self.contract, "ProductListed"):
-            if int(event["args"]["productId"]) == product_id:
-                return str(event["args"]["descURI"])
-        raise LookupError(f"product {product_id} was never listed")
+        logs = self.contract.events.ProductListed().get_logs(
+            from_block=0, argument_filters={"productId": product_id}
+        )
+        if not logs:
+            raise LookupError(f"product {product_id} was never listed")
+        return str(logs[0]["args"]["descURI"])
 
     def buyer_key(self, purchase_id: int) -> tuple[int, int]:
         """B named at purchase (from ``PurchaseRequested``)."""
-        for event in get_events(self.contract, "PurchaseRequested"):
-            if int(event["args"]["purchaseId"]) == purchase_id:
-                return int(event["args"]["buyerKeyX"]), int(event["args"]["buyerKeyY"])
-        raise LookupError(f"purchase {purchase_id} does not exist")
+        logs = self.contract.events.PurchaseRequested().get_logs(
+            from_block=0, argument_filters={"purchaseId": purchase_id}
+        )
+        if not logs:
+            raise LookupError(f"purchase {purchase_id} does not exist")
+        return int(logs[0]["args"]["buyerKeyX"]), int(logs[0]["args"]["buyerKeyY"])
 
     def delivery(self, purchase_id: int) -> ecies_lite.Ciphertext | None:
         """URL_s = (E, c) from ``ProductDelivered``, or None before delivery."""

@@ -15,6 +15,7 @@ from offchain.agents.errors import AgentCallError
 from offchain.chain.connection import connect, contract
 from offchain.chain.deployments import Deployments, load_deployments
 from offchain.chain.devnet import fund_on_devnet
+from offchain.chain.errors import ContractRevert
 from offchain.chain.roles import ActorRole
 from offchain.crypto import ecies_lite
 from offchain.crypto.keys import KeyPair, derive, from_private_key
@@ -159,6 +160,15 @@ def test_buyer_client_never_disputes_a_correct_delivery(
                 == seller_before + PRICE
             )
             assert reputation.reputation_of(market.buyer_key.address) == buyer_rep - ONE
+            # S4 through the client: a rating outside 0..10 never leaves it; <= 3 costs the seller 1; once.
+            with pytest.raises(ValueError, match="a rating is"):
+                market.buyer.rate(purchase_id, 11)
+            seller_rep = reputation.reputation_of(market.seller_key.address)
+            market.buyer.rate(purchase_id, 2)
+            assert reputation.reputation_of(market.seller_key.address) == seller_rep - ONE
+            with pytest.raises(ContractRevert) as again:
+                market.buyer.rate(purchase_id, 9)
+            assert again.value.error_name == "AlreadyRated"
 
     asyncio.run(scenario())
 
