@@ -295,3 +295,17 @@ def deploy_web3compute(
         platform.contracts[name] = instance
         platform.records[name] = _record(instance)
     return platform
+
+
+def deploy_all(project: Any, deployer: Any, *, msrp: str | None = None) -> Deployment:
+    """Every contract of every system, as ``make demo`` and ``ape run deploy`` deploy them: the platform,
+    then MExpm, web3compute, RSMS (``msrp`` is the ledger's MSRP, the deployer by default) and MetaAICM.
+    Returns one deployment holding them all."""
+    deployment = deploy_platform(project, deployer)
+    deploy_modexp(project, deployer, deployment)
+    deploy_web3compute(project, deployer, deployment)
+    deploy_resource_auth(project, deployer, deployment, msrp=msrp)
+    aicm = deploy_aicm(project, deployer, deployment)
+    deployment.contracts.update(aicm.contracts)
+    deployment.records.update(aicm.records)
+    return deployment

@@ -17,16 +17,10 @@ from offchain.bench.chain_gas import gas_log_from_blocks
 from offchain.chain.connection import connect
 from offchain.chain.deployments import load_deployments
 from offchain.chain.devnet import dev_accounts, fund_on_devnet
+from offchain.crowdsourcing.datatask.flow import run_data_task_flow
 from offchain.crypto.keys import from_private_key
-from offchain.deploy import (
-    deploy_modexp,
-    deploy_platform,
-    deploy_resource_auth,
-    deploy_web3compute,
-    deployer_account,
-    rpc_url,
-    write_deployments,
-)
+from offchain.deploy import deploy_all, deployer_account, rpc_url, write_deployments
+from offchain.marketplace.flow import run_marketplace_flow
 from offchain.modexp.flow import FlowKeys as ModexpKeys
 from offchain.modexp.flow import run_modexp_flow
 from offchain.outsourcing.flow import run_outsourcing_flow
@@ -49,10 +43,7 @@ def main() -> None:
     keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=22)]
     console.rule("[bold]deploy")
     deployer = deployer_account()
-    deployment = deploy_platform(project, deployer)
-    deploy_modexp(project, deployer, deployment)
-    deploy_web3compute(project, deployer, deployment)
-    deploy_resource_auth(project, deployer, deployment, msrp=keys[21].address)  # RSMS: the MSRP is 21
+    deployment = deploy_all(project, deployer, msrp=keys[21].address)  # RSMS: the MSRP is 21
     path = write_deployments(deployment, rpc_url())
     for name, record in deployment.records.items():
         console.print(f"  {name:<12} {record['address']}")
@@ -81,6 +72,9 @@ def main() -> None:
     rsms = asyncio.run(
         run_resource_auth_flow(w3, deployments, auditor, keys[21], (keys[19], keys[20]), console)
     )
+    # MetaAICM: the auditor pays; sellers, buyers, workers and oracles are keys derived inside the flows
+    market = asyncio.run(run_marketplace_flow(w3, deployments, auditor, console))
+    data_task = asyncio.run(run_data_task_flow(w3, deployments, auditor, auditor, console))
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -96,5 +90,6 @@ def main() -> None:
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
         f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps, "
         f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(web3compute.steps)} web3compute workflow steps, "
-        f"{len(rsms.steps)} RSMS steps; full gas report: make gas"
+        f"{len(rsms.steps)} RSMS steps, {len(market.steps) + len(data_task.steps)} MetaAICM steps; "
+        "full gas report: make gas"
     )
