@@ -309,3 +309,55 @@ def deploy_all(project: Any, deployer: Any, *, msrp: str | None = None) -> Deplo
     deployment.contracts.update(aicm.contracts)
     deployment.records.update(aicm.records)
     return deployment
+
+
+# -------------------------------------------------------------------------------------- Meta-BMEOC (seed 000)
+
+
+@dataclass
+class OutsourcingConfig:
+    """Deployment parameters of ASC (seed 000); the paper gives none of them (spec §7 #12, #17)."""
+
+    penalty_wad: int = 2 * TOKEN_UNIT  # ϱ = 2.0
+    basic_stake: int = 100 * TOKEN_UNIT  # 𝒳: basic stake of a CSN
+    dispute_window: int = 3_600  # seconds the MTD has to dispute after the schedule is anchored
+    settlement_timeout: int = 3_600  # seconds the environment has to anchor, or to settle a dispute
+    unbonding_period: int = 4 * 3_600  # >= dispute_window + 2 * settlement_timeout (checked on chain)
+    incentive_funding: int = 0  # tokens moved from the deployer into the incentive pool T_P
+    environment_id: bytes | None = None  # bind ASC to this execution environment at once
+
+
+def deploy_outsourcing(
+    project: Any,
+    deployer: Any,
+    platform: Deployment,
+    verifier: Any,
+    config: OutsourcingConfig | None = None,
+) -> Deployment:
+    """Deploy ASC (seed 000) on the platform's MetaCoin and RSC, accepting the aggregate signatures that
+    ``verifier`` (an ``IEnvironmentVerifier``: MSC, or the test mock) checks. Grants ASC RSC's
+    BLACKLISTER_ROLE (``deployer`` must be RSC's admin), optionally funds the incentive pool and binds the
+    environment. Adds ASC to ``platform`` and returns it."""
+    config = config or OutsourcingConfig()
+    registry, token = platform.contracts["RSC"], platform.contracts["MetaCoin"]
+    asc = deployer.deploy(
+        project.ASC,
+        token.address,
+        registry.address,
+        verifier.address,
+        deployer.address,
+        config.penalty_wad,
+        config.basic_stake,
+        config.dispute_window,
+        config.settlement_timeout,
+        config.unbonding_period,
+    )
+    registry.grantRole(registry.BLACKLISTER_ROLE(), asc.address, sender=deployer)
+    if config.incentive_funding:
+        token.approve(asc.address, config.incentive_funding, sender=deployer)
+        asc.fundIncentives(config.incentive_funding, sender=deployer)
+    if config.environment_id is not None:
+        asc.setEnvironment(config.environment_id, sender=deployer)
+    platform.contracts["ASC"] = asc
+    platform.records["ASC"] = _record(asc)
+    return platform

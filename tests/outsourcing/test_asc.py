@@ -1,0 +1,738 @@
+"""ASC, the anchoring contract of Meta-BMEOC (seed 000, R23, R26, R28-R29), against the SSC of
+``offchain/outsourcing/incentives.py``. The environment's aggregate signature comes from the test mock
+``MockEnvironmentVerifier`` (one ECDSA key stands for the environment); MSC replaces it in deployment."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import ape
+import pytest
+
+from offchain.chain.roles import ActorRole
+from offchain.crypto.derivation import encryption_keypair
+from offchain.crypto.hashing import keccak256
+from offchain.crypto.keys import KeyPair, derive, from_private_key
+from offchain.crypto.signing import sign_hash
+from offchain.deploy import Deployment, OutsourcingConfig, deploy_outsourcing
+from offchain.outsourcing import get_field, prepare_task, random_dense
+from offchain.outsourcing.asc import (
+    RewardLedger,
+    anchor_digest,
+    claim_digest,
+    group_commitment,
+    id_tasks_hash,
+    settlement_digest,
+    sorted_mlist,
+    task_id,
+)
+from offchain.outsourcing.incentives import WAD, SettlementParams, default_payout, settle_task
+
+UNIT = 10**18
+ENV_ID = keccak256(b"metatrust/tests/bmeoc/env-1")
+CONFIG = OutsourcingConfig(incentive_funding=1_000 * UNIT, environment_id=ENV_ID)
+PARAMS = SettlementParams(
+    penalty_wad=CONFIG.penalty_wad, basic_stake=CONFIG.basic_stake, reward_per_honest=UNIT
+)
+STAKE = 400 * UNIT
+CSN_COUNT = 20
+# Status enum of ASC
+OPEN, SCHEDULED, DISPUTED, SETTLED, PAID_BY_DEFAULT, REFUNDED = 1, 2, 3, 4, 5, 6
+
+
+@dataclass
+class Env:
+    """The deployment plus the off-chain actors of the tests."""
+
+    asc: Any
+    token: Any
+    registry: Any
+    verifier: Any
+    mtd: Any
+    csns: list[Any]
+    env_key: KeyPair
+    chain_id: int
+    ledger: RewardLedger = field(default_factory=RewardLedger)
+
+    def sign(self, digest: bytes) -> bytes:
+        return sign_hash(self.env_key, digest)
+
+    @property
+    def address(self) -> str:
+        return str(self.asc.address)
+
+
+@pytest.fixture(scope="module")
+def env_key() -> KeyPair:
+    return derive(b"metatrust-tests-asc-environment", 0)
+
+
+@pytest.fixture(scope="module")
+def bmeoc(
+    project: Any,
+    deployer: Any,
+    platform: Deployment,
+    auditor: Any,
+    pool_holders: Any,
+    accounts: Any,
+    env_key: KeyPair,
+) -> Env:
+    verifier = deployer.deploy(project.MockEnvironmentVerifier)
+    verifier.setEnvironment(ENV_ID, env_key.address, sender=deployer)
+    token, registry = platform.contracts["MetaCoin"], platform.contracts["RSC"]
+    token.transfer(deployer, CONFIG.incentive_funding, sender=pool_holders[3])
+    deploy_outsourcing(project, deployer, platform, verifier, CONFIG)
+    asc = platform.contracts["ASC"]
+    mtd = accounts[6]
+    enc = encryption_keypair(from_private_key(mtd.private_key)).compressed_public_key
+    registry.register(int(ActorRole.MTD), enc, b"", "", ("", 0, 0, 0, 0), bytes(32), sender=mtd)
+    token.transfer(mtd, 10_000 * UNIT, sender=pool_holders[0])
+    token.approve(asc, 2**256 - 1, sender=mtd)
+    csns = []
+    for i in range(CSN_COUNT):
+        csn = ape.accounts.test_accounts.generate_test_account()
+        deployer.transfer(csn, 10**18)
+        enc = encryption_keypair(from_private_key(csn.private_key)).compressed_public_key
+        provider = keccak256(f"provider-{i % 5}".encode())
+        resources = ("10.0.0.1", 4, 8_192, 100, 1_000)
+        registry.register(
+            int(ActorRole.CSN), enc, b"", f"http://127.0.0.1:{9_000 + i}", resources, provider, sender=csn
+        )
+        registry.approveRoles(csn, int(ActorRole.CSN), sender=auditor)
+        token.transfer(csn, 1_000 * UNIT, sender=pool_holders[0])
+        token.approve(asc, 2**256 - 1, sender=csn)
+        asc.depositStake(STAKE, sender=csn)
+        csns.append(csn)
+    chain_id = int(ape.chain.provider.chain_id)
+    return Env(asc, token, registry, verifier, mtd, csns, env_key, chain_id)
+
+
+@pytest.fixture(autouse=True)
+def fresh_ledger(bmeoc: Env) -> None:
+    """The devnet rewinds after every test; so does the SSC's off-chain ledger."""
+    bmeoc.ledger = RewardLedger()
+
+
+def later(seconds: int) -> None:
+    ape.chain.mine(1, timestamp=ape.chain.pending_timestamp + seconds)
+
+
+def open_task(env: Env, m: int, deposit: int, seed: int) -> tuple[bytes, Any]:
+    tasks_hash = keccak256(f"ID_t-{seed}".encode())
+    receipt = env.asc.openTask(tasks_hash, m, deposit, sender=env.mtd)
+    opened = receipt.events.filter(env.asc.TaskOpened)[0]
+    expected = task_id(env.chain_id, env.address, str(env.mtd.address), tasks_hash)
+    assert bytes(opened.taskId) == expected
+    return expected, receipt
+
+
+def anchor(env: Env, tid: bytes, group: list[str], salt: bytes = b"\x07" * 32) -> Any:
+    commitment = group_commitment(group, salt)
+    signature = env.sign(anchor_digest(env.chain_id, env.address, ENV_ID, tid, commitment))
+    return env.asc.anchorSchedule(tid, commitment, signature, sender=env.mtd)
+
+
+def balance_sheet(env: Env) -> int:
+    """What ASC must hold: bonded stakes + escrow + incentive pool + credited but unclaimed."""
+    a = env.asc
+    return int(a.totalBonded() + a.totalEscrowed() + a.incentivePool() + a.totalCredited() - a.totalClaimed())
+
+
+def claim_all(env: Env, members: list[str]) -> list[Any]:
+    receipts = []
+    for csn in members:
+        cumulative = env.ledger.cumulative(csn) + 0
+        already = int(env.asc.claimed(csn))
+        if cumulative <= already:
+            continue
+        signature = env.sign(claim_digest(env.chain_id, env.address, ENV_ID, csn, cumulative))
+        receipts.append(env.asc.claim(csn, cumulative, signature, sender=env.mtd))
+    return receipts
+
+
+def settle_onchain(
+    env: Env, tid: bytes, group: list[str], malicious: set[str], deposit: int
+) -> tuple[Any, Any]:
+    """Runs the SSC on chain-read stakes, has the environment sign, settles; returns (receipt, SSC result)."""
+    stakes = {csn: int(env.asc.stakeOf(csn).bonded) for csn in group}
+    result = settle_task(
+        deposit,
+        group,
+        malicious,
+        stakes,
+        env.ledger.reputation_of(group),
+        PARAMS,
+        incentive_pool=int(env.asc.incentivePool()),
+    )
+    mlist = sorted_mlist(malicious)
+    env.ledger.apply(result)
+    root = env.ledger.root()
+    digest = settlement_digest(env.chain_id, env.address, ENV_ID, tid, mlist, result.bonus_paid, root)
+    receipt = env.asc.settle(tid, mlist, result.bonus_paid, root, env.sign(digest), sender=env.mtd)
+    return receipt, result
+
+
+# ------------------------------------------------------------------------------------------ happy paths
+
+
+def test_digests_equal_the_python_encoding(bmeoc: Env, measure_view: Any) -> None:
+    tid, commitment, csn = keccak256(b"t"), keccak256(b"g"), bmeoc.csns[0].address
+    mlist = sorted_mlist([bmeoc.csns[1].address, bmeoc.csns[2].address])
+    a = bmeoc.asc
+    assert bytes(a.anchorDigest(tid, commitment)) == anchor_digest(
+        bmeoc.chain_id, bmeoc.address, ENV_ID, tid, commitment
+    )
+    assert bytes(a.settlementDigest(tid, mlist, 5, commitment)) == settlement_digest(
+        bmeoc.chain_id, bmeoc.address, ENV_ID, tid, mlist, 5, commitment
+    )
+    assert bytes(a.claimDigest(csn, 9)) == claim_digest(bmeoc.chain_id, bmeoc.address, ENV_ID, str(csn), 9)
+    measure_view(a, "anchorDigest", tid, commitment)
+    measure_view(a, "settlementDigest", tid, mlist, 5, commitment)
+    measure_view(a, "claimDigest", csn, 9)
+
+
+def test_default_payout_after_the_window(bmeoc: Env, gas_log: Any) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    group = [str(c.address) for c in env.csns[:5]]
+    deposit = 103 * UNIT + 4  # not a multiple of m: the remainder returns to the MTD
+    mtd_before = int(env.token.balanceOf(env.mtd))
+    tid, opened = open_task(env, 5, deposit, 1)
+    event = opened.events.filter(asc.TaskOpened)[0]
+    assert (event.mtd, event.deposit, event.m) == (env.mtd.address, deposit, 5)
+    receipt = anchor(env, tid, group)
+    scheduled = receipt.events.filter(asc.TaskScheduled)[0]
+    assert bytes(scheduled.envId) == ENV_ID
+    assert scheduled.disputeDeadline == receipt.timestamp + CONFIG.dispute_window
+    assert asc.getTask(tid).status == SCHEDULED
+    with ape.reverts(asc.TooEarly):
+        asc.finalizeDefault(tid, sender=env.csns[0])
+    later(CONFIG.dispute_window)
+    final = asc.finalizeDefault(tid, sender=env.csns[0])
+    expected = default_payout(deposit, group)
+    paid = final.events.filter(asc.DefaultPayout)[0]
+    assert (paid.perCsn, paid.credited, paid.mtdRefund) == (
+        expected.b_mtd,
+        expected.honest_credit,
+        expected.mtd_refund,
+    )
+    assert asc.getTask(tid).status == PAID_BY_DEFAULT
+    env.ledger.apply(expected)
+    before = {c: int(env.token.balanceOf(c)) for c in group}
+    claims = claim_all(env, group)
+    for csn in group:
+        assert int(env.token.balanceOf(csn)) - before[csn] == expected.credits[csn.lower()]
+    assert claims[0].events.filter(asc.Claimed)[0].amount == expected.b_mtd
+    assert int(env.token.balanceOf(env.mtd)) == mtd_before - deposit + expected.mtd_refund
+    assert int(env.token.balanceOf(asc)) == balance_sheet(env)
+    with ape.reverts(asc.WrongStatus):  # paid once
+        asc.finalizeDefault(tid, sender=env.csns[0])
+    total = sum(int(r.gas_used) for r in (opened, receipt, final))
+    gas_log.add("ASC", "scenario_default_payout_m5", total, kind="scenario")
+
+
+def test_settlement_m16_pays_the_ssc_and_slashes(bmeoc: Env, gas_log: Any) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    group = [str(c.address) for c in env.csns[:16]]
+    malicious = {group[3], group[11]}
+    env.ledger.reputation.update({g.lower(): 2 for g in group})  # earlier honest tasks: T_i = 2
+    deposit = 160 * UNIT
+    tid, _ = open_task(env, 16, deposit, 16)
+    anchor(env, tid, group)
+    dispute = asc.openDispute(tid, sender=env.mtd)
+    assert (
+        dispute.events.filter(asc.DisputeOpened)[0].settlementDeadline
+        == dispute.timestamp + CONFIG.settlement_timeout
+    )
+    tokens_before = int(env.token.totalSupply())
+    pool_before = int(asc.incentivePool())
+    mtd_before = int(env.token.balanceOf(env.mtd))
+    receipt, result = settle_onchain(env, tid, group, malicious, deposit)
+    settled = receipt.events.filter(asc.TaskSettled)[0]
+    assert (settled.malicious, settled.honestCredit, settled.mtdRefund, settled.bonus, settled.toPool) == (
+        2,
+        result.honest_credit,
+        result.mtd_refund,
+        result.bonus_paid,
+        result.to_pool,
+    )
+    assert bytes(settled.sscStateRoot) == env.ledger.root() == bytes(asc.sscStateRoot())
+    slashes = {s.csn.lower(): int(s.amount) for s in receipt.events.filter(asc.Slashed)}
+    assert slashes == result.slashed
+    assert result.slashed == dict.fromkeys((m.lower() for m in malicious), 2 * (10 * UNIT + 100 * UNIT))
+    for csn in malicious:
+        assert int(asc.stakeOf(csn).bonded) == STAKE - result.slashed[csn.lower()]
+        assert not env.registry.isActive(csn, 0)
+        assert env.registry.getNode(csn).status == 3  # Blacklisted
+    assert len(receipt.events.filter(env.registry.NodeBlacklisted)) == 2
+    assert int(asc.incentivePool()) == pool_before - result.bonus_paid + result.to_pool
+    assert int(env.token.balanceOf(env.mtd)) == mtd_before + result.mtd_refund
+    gas_log.add("ASC", "scenario_settle_m16", int(receipt.gas_used), kind="scenario")
+    before = {c: int(env.token.balanceOf(c)) for c in group}
+    claims = claim_all(env, group)
+    for csn in group:
+        assert int(env.token.balanceOf(csn)) - before[csn] == result.credits.get(csn.lower(), 0)
+    assert int(env.token.totalSupply()) == tokens_before
+    assert int(env.token.balanceOf(asc)) == balance_sheet(env)
+    gas_log.add(
+        "ASC",
+        "scenario_settle_m16_with_14_claims",
+        int(receipt.gas_used) + sum(int(r.gas_used) for r in claims),
+        kind="scenario",
+    )
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_random_instances_match_the_ssc(bmeoc: Env, seed: int) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    rng = random.Random(seed)
+    m = rng.randint(1, 8)
+    group = [str(c.address) for c in rng.sample(env.csns, m)]
+    malicious = set(rng.sample(group, rng.randint(0, min(m, 3))))
+    env.ledger.reputation.update({g.lower(): rng.randint(0, 5) for g in group})
+    deposit = rng.randint(1, 500 * UNIT)
+    before = {c: int(env.token.balanceOf(c)) for c in [*group, str(env.mtd.address)]}
+    stakes_before = {c: int(asc.stakeOf(c).bonded) for c in group}
+    tid, _ = open_task(env, m, deposit, seed)
+    anchor(env, tid, group)
+    if rng.random() < 0.5:
+        asc.openDispute(tid, sender=env.mtd)
+    _, result = settle_onchain(env, tid, group, malicious, deposit)
+    assert result.conserves(deposit)
+    claim_all(env, group)
+    for csn in group:
+        assert int(env.token.balanceOf(csn)) - before[csn] == result.credits.get(csn.lower(), 0)
+        assert int(asc.stakeOf(csn).bonded) == stakes_before[csn] - result.slashed.get(csn.lower(), 0)
+        assert env.registry.isActive(csn, 0) == (csn not in malicious)
+    assert int(env.token.balanceOf(env.mtd)) == before[str(env.mtd.address)] - deposit + result.mtd_refund
+    assert int(env.token.balanceOf(asc)) == balance_sheet(env)
+    assert asc.getTask(tid).status == SETTLED
+
+
+def test_settlement_without_malicious_pays_everyone(bmeoc: Env) -> None:
+    """ACC returned 0 after a dispute (spec §2.2 case 4): the CSNs are paid as usual, with their bonus."""
+    env, asc = bmeoc, bmeoc.asc
+    group = [str(c.address) for c in env.csns[:3]]
+    env.ledger.reputation.update({g.lower(): 4 for g in group})
+    tid, _ = open_task(env, 3, 30 * UNIT, 30)
+    anchor(env, tid, group)
+    asc.openDispute(tid, sender=env.mtd)
+    receipt, result = settle_onchain(env, tid, group, set(), 30 * UNIT)
+    assert not receipt.events.filter(asc.Slashed)
+    assert result.credits == dict.fromkeys((g.lower() for g in group), 10 * UNIT + 4 * UNIT)
+    before = {c: int(env.token.balanceOf(c)) for c in group}
+    claim_all(env, group)
+    assert all(int(env.token.balanceOf(c)) - before[c] == 14 * UNIT for c in group)
+
+
+def test_all_malicious_refunds_the_mtd_and_feeds_the_pool(bmeoc: Env) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    group = [str(c.address) for c in env.csns[:2]]
+    pool = int(asc.incentivePool())
+    tid, _ = open_task(env, 2, 20 * UNIT, 40)
+    anchor(env, tid, group)
+    mtd_before = int(env.token.balanceOf(env.mtd))
+    _, result = settle_onchain(env, tid, group, set(group), 20 * UNIT)
+    assert result.credits == {}
+    assert int(env.token.balanceOf(env.mtd)) == mtd_before + 20 * UNIT
+    assert int(asc.incentivePool()) == pool + sum(result.slashed.values())
+    assert int(env.token.balanceOf(asc)) == balance_sheet(env)
+
+
+# ------------------------------------------------------------------------------------------ replays, reverts
+
+
+def test_replays_are_rejected(bmeoc: Env) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    group = [str(c.address) for c in env.csns[:4]]
+    tid, _ = open_task(env, 4, 40 * UNIT, 50)
+    with ape.reverts(asc.TaskExists):
+        asc.openTask(keccak256(b"ID_t-50"), 4, 40 * UNIT, sender=env.mtd)
+    commitment = group_commitment(group, b"\x01" * 32)
+    signature = env.sign(anchor_digest(env.chain_id, env.address, ENV_ID, tid, commitment))
+    asc.anchorSchedule(tid, commitment, signature, sender=env.mtd)
+    with ape.reverts(asc.WrongStatus):
+        asc.anchorSchedule(tid, commitment, signature, sender=env.mtd)
+    mlist = sorted_mlist([group[0]])
+    root = keccak256(b"root")
+    digest = settlement_digest(env.chain_id, env.address, ENV_ID, tid, mlist, 0, root)
+    settle_sig = env.sign(digest)
+    with ape.reverts(asc.InvalidEnvironmentSignature):  # the signature binds MList
+        asc.settle(tid, [], 0, root, settle_sig, sender=env.mtd)
+    with ape.reverts(asc.InvalidEnvironmentSignature):  # and the bonus
+        asc.settle(tid, mlist, 1, root, settle_sig, sender=env.mtd)
+    asc.settle(tid, mlist, 0, root, settle_sig, sender=env.mtd)
+    with ape.reverts(asc.WrongStatus):
+        asc.settle(tid, mlist, 0, root, settle_sig, sender=env.mtd)
+    # a signature for one task does not settle another
+    other, _ = open_task(env, 4, 40 * UNIT, 51)
+    asc.anchorSchedule(
+        other,
+        commitment,
+        env.sign(anchor_digest(env.chain_id, env.address, ENV_ID, other, commitment)),
+        sender=env.mtd,
+    )
+    with ape.reverts(asc.InvalidEnvironmentSignature):
+        asc.settle(other, mlist, 0, root, settle_sig, sender=env.mtd)
+    # a voucher pays once
+    csn = group[1]
+    cumulative = int(asc.totalCredited()) // 10
+    voucher = env.sign(claim_digest(env.chain_id, env.address, ENV_ID, csn, cumulative))
+    asc.claim(csn, cumulative, voucher, sender=env.mtd)
+    with ape.reverts(asc.NothingToClaim):
+        asc.claim(csn, cumulative, voucher, sender=env.mtd)
+    # a voucher for one CSN does not pay another, nor a larger amount
+    with ape.reverts(asc.InvalidEnvironmentSignature):
+        asc.claim(group[2], cumulative, voucher, sender=env.mtd)
+    with ape.reverts(asc.InvalidEnvironmentSignature):
+        asc.claim(csn, cumulative + 1, voucher, sender=env.mtd)
+
+
+def test_signatures_of_another_environment_or_none_are_rejected(bmeoc: Env, deployer: Any) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    tid, _ = open_task(env, 2, 2 * UNIT, 60)
+    commitment = keccak256(b"c")
+    digest = anchor_digest(env.chain_id, env.address, ENV_ID, tid, commitment)
+    stranger = derive(b"metatrust-tests-asc-stranger", 0)
+    with ape.reverts(asc.InvalidEnvironmentSignature):
+        asc.anchorSchedule(tid, commitment, sign_hash(stranger, digest), sender=env.mtd)
+    with ape.reverts(asc.InvalidEnvironmentSignature):
+        asc.anchorSchedule(tid, commitment, b"\x01" * 10, sender=env.mtd)
+    with ape.reverts(asc.ZeroCommitment):
+        asc.anchorSchedule(tid, bytes(32), env.sign(digest), sender=env.mtd)
+    # rotate to a new environment: the old one's signatures stop counting
+    new_env = keccak256(b"env-2")
+    env.verifier.setEnvironment(new_env, stranger.address, sender=deployer)
+    rotated = asc.setEnvironment(new_env, sender=deployer)
+    assert bytes(rotated.events.filter(asc.EnvironmentSet)[0].envId) == new_env
+    with ape.reverts(asc.InvalidEnvironmentSignature):
+        asc.anchorSchedule(tid, commitment, env.sign(digest), sender=env.mtd)
+    new_digest = anchor_digest(env.chain_id, env.address, new_env, tid, commitment)
+    asc.anchorSchedule(tid, commitment, sign_hash(stranger, new_digest), sender=env.mtd)
+    asc.setEnvironment(bytes(32), sender=deployer)
+    with ape.reverts(asc.NoEnvironment):
+        asc.claim(env.csns[0], 1, b"", sender=env.mtd)
+    with ape.reverts(asc.AccessControlUnauthorizedAccount):
+        asc.setEnvironment(ENV_ID, sender=env.mtd)
+
+
+def test_settlement_input_checks(bmeoc: Env, accounts: Any) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    group = [str(c.address) for c in env.csns[:2]]
+    tid, _ = open_task(env, 2, 2 * UNIT, 70)
+    root = keccak256(b"r")
+
+    def settle(mlist: list[str], bonus: int = 0) -> None:
+        digest = settlement_digest(env.chain_id, env.address, ENV_ID, tid, mlist, bonus, root)
+        asc.settle(tid, mlist, bonus, root, env.sign(digest), sender=env.mtd)
+
+    with ape.reverts(asc.WrongStatus):  # not anchored yet
+        settle([])
+    anchor(env, tid, group)
+    with ape.reverts(asc.MaliciousListNotSorted):
+        settle(list(reversed(sorted_mlist(group))))
+    with ape.reverts(asc.MaliciousListNotSorted):
+        settle([group[0], group[0]])
+    with ape.reverts(asc.TooManyMalicious):
+        settle(sorted_mlist([*group, str(env.csns[5].address)]))
+    with ape.reverts(asc.BonusExceedsPool):
+        settle([], int(asc.incentivePool()) + 1)
+    with ape.reverts(asc.BlacklistFailed):  # not a registered node: the environment signed nonsense
+        settle(sorted_mlist([str(accounts[9].address)]))
+    with ape.reverts(asc.UnknownTask):
+        asc.settle(keccak256(b"nope"), [], 0, root, b"", sender=env.mtd)
+
+
+def test_already_blacklisted_csn_is_slashed_again_without_failing(bmeoc: Env) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    group = [str(c.address) for c in env.csns[:3]]
+    amounts = []
+    for seed in (80, 81):
+        tid, _ = open_task(env, 3, 3 * UNIT, seed)
+        anchor(env, tid, group)
+        receipt, result = settle_onchain(env, tid, group, {group[0]}, 3 * UNIT)
+        amounts.append(int(receipt.events.filter(asc.Slashed)[0].amount))
+        assert amounts[-1] == result.slashed[group[0].lower()]
+    # 2·(1 + 100) the first time, then capped by what is left of the stake (spec §7 #17)
+    assert amounts == [202 * UNIT, STAKE - 202 * UNIT]
+    assert int(asc.stakeOf(group[0]).bonded) == 0
+
+
+def test_open_task_checks(bmeoc: Env, accounts: Any) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    with ape.reverts(asc.NotActiveMtd):
+        asc.openTask(keccak256(b"x"), 2, UNIT, sender=env.csns[0])
+    for m in (0, 65):
+        with ape.reverts(asc.InvalidGroupSize):
+            asc.openTask(keccak256(b"x"), m, UNIT, sender=env.mtd)
+    with ape.reverts(asc.ZeroAmount):
+        asc.openTask(keccak256(b"x"), 2, 0, sender=env.mtd)
+    with ape.reverts(asc.ZeroCommitment):
+        asc.openTask(bytes(32), 2, UNIT, sender=env.mtd)
+    with ape.reverts(asc.UnknownTask):
+        asc.openDispute(keccak256(b"nope"), sender=env.mtd)
+
+
+def test_cancel_dispute_and_expiry(bmeoc: Env) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    mtd_before = int(env.token.balanceOf(env.mtd))
+    tid, _ = open_task(env, 2, 7 * UNIT, 90)
+    with ape.reverts(asc.TooEarly):
+        asc.cancelTask(tid, sender=env.mtd)
+    with ape.reverts(asc.NotTaskOwner):
+        asc.cancelTask(tid, sender=env.csns[0])
+    with ape.reverts(asc.WrongStatus):
+        asc.openDispute(tid, sender=env.mtd)
+    later(CONFIG.settlement_timeout)
+    with ape.reverts(asc.TooLate):
+        anchor(env, tid, [str(c.address) for c in env.csns[:2]])
+    cancelled = asc.cancelTask(tid, sender=env.mtd)
+    assert cancelled.events.filter(asc.TaskCancelled)[0].refund == 7 * UNIT
+    assert int(env.token.balanceOf(env.mtd)) == mtd_before
+    assert asc.getTask(tid).status == REFUNDED
+
+    tid, _ = open_task(env, 2, 7 * UNIT, 91)
+    anchor(env, tid, [str(c.address) for c in env.csns[:2]])
+    with ape.reverts(asc.WrongStatus):
+        asc.expireDispute(tid, sender=env.mtd)
+    with ape.reverts(asc.WrongStatus):
+        asc.cancelTask(tid, sender=env.mtd)
+    asc.openDispute(tid, sender=env.mtd)
+    with ape.reverts(asc.WrongStatus):
+        asc.openDispute(tid, sender=env.mtd)
+    with ape.reverts(asc.WrongStatus):  # disputed: no default payout
+        asc.finalizeDefault(tid, sender=env.mtd)
+    with ape.reverts(asc.TooEarly):
+        asc.expireDispute(tid, sender=env.mtd)
+    later(CONFIG.settlement_timeout)
+    expired = asc.expireDispute(tid, sender=env.mtd)
+    assert expired.events.filter(asc.DisputeExpired)[0].refund == 7 * UNIT
+    assert int(env.token.balanceOf(env.mtd)) == mtd_before
+    assert int(env.token.balanceOf(asc)) == balance_sheet(env)
+
+    tid, _ = open_task(env, 2, 7 * UNIT, 92)
+    anchor(env, tid, [str(c.address) for c in env.csns[:2]])
+    later(CONFIG.dispute_window)
+    with ape.reverts(asc.TooLate):
+        asc.openDispute(tid, sender=env.mtd)
+
+
+def test_stake_lifecycle_and_slashing_while_unbonding(bmeoc: Env, accounts: Any, measure_view: Any) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    csn = env.csns[0]
+    assert asc.isEligible(csn)
+    measure_view(asc, "isEligible", csn)
+    with ape.reverts(asc.NotActiveCsn):
+        asc.depositStake(UNIT, sender=env.mtd)
+    with ape.reverts(asc.ZeroAmount):
+        asc.depositStake(0, sender=csn)
+    with ape.reverts(asc.ZeroAmount):
+        asc.requestUnstake(0, sender=csn)
+    with ape.reverts(asc.InsufficientStake):
+        asc.requestUnstake(STAKE + 1, sender=csn)
+    with ape.reverts(asc.NothingToWithdraw):
+        asc.withdrawStake(sender=csn)
+    request = asc.requestUnstake(STAKE, sender=csn)
+    unlock = request.events.filter(asc.UnstakeRequested)[0].unlockAt
+    assert unlock == request.timestamp + CONFIG.unbonding_period
+    assert not asc.isEligible(csn)  # RSSC must not schedule a leaving CSN
+    with ape.reverts(asc.TooEarly):
+        asc.withdrawStake(sender=csn)
+    # slashed meanwhile: the unbonding part shrinks with the stake
+    group = [str(csn.address), str(env.csns[1].address)]
+    tid, _ = open_task(env, 2, 2 * UNIT, 100)
+    anchor(env, tid, group)
+    _, result = settle_onchain(env, tid, group, {group[0]}, 2 * UNIT)
+    left = STAKE - result.slashed[group[0].lower()]
+    assert asc.stakeOf(csn).unbonding == left
+    later(CONFIG.unbonding_period)
+    before = int(env.token.balanceOf(csn))
+    withdrawn = asc.withdrawStake(sender=csn)
+    assert withdrawn.events.filter(asc.StakeWithdrawn)[0].amount == left
+    assert int(env.token.balanceOf(csn)) == before + left
+    assert asc.stakeOf(csn).bonded == 0
+    more = asc.depositStake(UNIT, sender=env.csns[2])
+    assert more.events.filter(asc.StakeDeposited)[0].bonded == STAKE + UNIT
+    assert int(env.token.balanceOf(asc)) == balance_sheet(env)
+
+
+def test_claims_cannot_exceed_the_credited_total(bmeoc: Env) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    available = int(asc.totalCredited() - asc.totalClaimed())
+    csn = str(env.csns[7].address)
+    cumulative = int(asc.claimed(csn)) + available + 1
+    voucher = env.sign(claim_digest(env.chain_id, env.address, ENV_ID, csn, cumulative))
+    with ape.reverts(asc.CreditExceeded):
+        asc.claim(csn, cumulative, voucher, sender=env.mtd)
+
+
+def test_incentive_funding(bmeoc: Env, pool_holders: Any) -> None:
+    env, asc = bmeoc, bmeoc.asc
+    holder = pool_holders[3]
+    env.token.approve(asc, 5 * UNIT, sender=holder)
+    pool = int(asc.incentivePool())
+    funded = asc.fundIncentives(5 * UNIT, sender=holder)
+    assert funded.events.filter(asc.IncentivesFunded)[0].pool == pool + 5 * UNIT
+    with ape.reverts(asc.ZeroAmount):
+        asc.fundIncentives(0, sender=holder)
+
+
+def test_constructor_checks(project: Any, deployer: Any, platform: Deployment, bmeoc: Env) -> None:
+    token, registry, verifier = bmeoc.token, bmeoc.registry, bmeoc.verifier
+    zero = "0x" + "00" * 20
+    args = [token, registry, verifier, deployer, WAD, UNIT, 10, 10, 30]
+    with ape.reverts(bmeoc.asc.ZeroAddress):
+        deployer.deploy(project.ASC, zero, *args[1:])
+    with ape.reverts(bmeoc.asc.InvalidParameters):
+        deployer.deploy(project.ASC, *args[:8], 29)  # unbonding shorter than window + 2·timeout
+    with ape.reverts(bmeoc.asc.InvalidParameters):
+        deployer.deploy(project.ASC, *args[:4], 0, *args[5:])
+
+
+def test_mock_verifier_is_only_a_mock(bmeoc: Env, measure_view: Any) -> None:
+    digest = keccak256(b"m")
+    assert bmeoc.verifier.verifyEnvironmentSignature(ENV_ID, digest, bmeoc.sign(digest))
+    assert not bmeoc.verifier.verifyEnvironmentSignature(keccak256(b"other"), digest, bmeoc.sign(digest))
+    measure_view(bmeoc.verifier, "verifyEnvironmentSignature", ENV_ID, digest, bmeoc.sign(digest))
+    measure_view(bmeoc.verifier, "signerOf", ENV_ID)
+
+
+def test_every_view_and_access_control_function_has_a_gas_row(
+    bmeoc: Env, deployer: Any, accounts: Any, measure_view: Any
+) -> None:
+    asc = bmeoc.asc
+    for name in (
+        "ANCHOR_TAG",
+        "SETTLE_TAG",
+        "CLAIM_TAG",
+        "MAX_CSNS",
+        "ENVIRONMENT_ADMIN_ROLE",
+        "DEFAULT_ADMIN_ROLE",
+        "token",
+        "registry",
+        "verifier",
+        "penaltyWad",
+        "basicStake",
+        "disputeWindow",
+        "settlementTimeout",
+        "unbondingPeriod",
+        "environmentId",
+        "sscStateRoot",
+        "incentivePool",
+        "totalBonded",
+        "totalEscrowed",
+        "totalCredited",
+        "totalClaimed",
+    ):
+        measure_view(asc, name)
+    assert bytes(asc.ANCHOR_TAG()) == keccak256(b"metatrust/bmeoc/ASC/anchor/v1")
+    assert asc.MAX_CSNS() == 64
+    assert asc.penaltyWad() == CONFIG.penalty_wad
+    measure_view(asc, "getTask", keccak256(b"none"))
+    measure_view(asc, "stakeOf", bmeoc.csns[0])
+    measure_view(asc, "claimed", bmeoc.csns[0])
+    role = asc.ENVIRONMENT_ADMIN_ROLE()
+    measure_view(asc, "hasRole", role, deployer)
+    measure_view(asc, "getRoleAdmin", role)
+    measure_view(asc, "supportsInterface", b"\x01\xff\xc9\xa7")
+    asc.grantRole(role, accounts[8], sender=deployer)
+    assert asc.hasRole(role, accounts[8])
+    asc.revokeRole(role, accounts[8], sender=deployer)
+    asc.grantRole(role, accounts[8], sender=deployer)
+    asc.renounceRole(role, accounts[8], sender=accounts[8])
+    assert not asc.hasRole(role, accounts[8])
+
+
+# ------------------------------------------------------------------------------------------ privacy scan
+
+
+def _trace_stores(tx_hash: str) -> list[tuple[bytes, bytes]]:
+    """(slot, value) of every SSTORE a transaction executed, from the devnet's opcode trace."""
+    trace = ape.chain.provider.make_request(
+        "debug_traceTransaction", [tx_hash, {"enableMemory": False, "disableStorage": True}]
+    )
+    stores = []
+    for step in trace["structLogs"]:
+        if step["op"] == "SSTORE":
+            stack = step["stack"]
+            stores.append((int(stack[-1], 16).to_bytes(32, "big"), int(stack[-2], 16).to_bytes(32, "big")))
+    return stores
+
+
+def _blobs(receipt: Any) -> list[bytes]:
+    """Everything a transaction puts on chain: calldata, log topics and data, storage slots and values."""
+    tx = ape.chain.provider.web3.eth.get_transaction(receipt.txn_hash)
+    raw = ape.chain.provider.web3.eth.get_transaction_receipt(receipt.txn_hash)
+    blobs = [bytes(tx["input"])]
+    for log in raw["logs"]:
+        blobs.extend(bytes(topic) for topic in log["topics"])
+        blobs.append(bytes(log["data"]))
+    for slot, value in _trace_stores(str(receipt.txn_hash)):
+        blobs.extend((slot, value))
+    return blobs
+
+
+def _mapping_slots(address: str) -> set[bytes]:
+    """Storage slots a Solidity mapping keyed by ``address`` would use (base slots 0..63)."""
+    key = bytes(12) + bytes.fromhex(address[2:])
+    return {keccak256(key + base.to_bytes(32, "big")) for base in range(64)}
+
+
+def test_privacy_scan_no_share_index_or_group_on_chain(bmeoc: Env) -> None:
+    """R26: run a real task (shares from the core protocol) through ASC, honest path and dispute path, and
+    scan every byte it put on chain. Positive control: the slashed CSN *is* found by the same scan."""
+    env, asc = bmeoc, bmeoc.asc
+    field_ = get_field()
+    rng = random.Random(5)
+    polynomial = random_dense(field_, 3, 2, rng)
+    mtd_keys = from_private_key(env.mtd.private_key)
+    task = prepare_task(mtd_keys, polynomial, field_.random_elements(3, rng), 1, rng=rng, deposit=8 * UNIT)
+    m = task.params.m
+    group = [str(c.address) for c in env.csns[:m]]
+    tasks_hash = id_tasks_hash(list(task.transaction.task_hashes))
+    needles_share = []
+    for share in task.shares:
+        for value in (*share.v, share.w):
+            needles_share.append(value.to_bytes(32, "big")[-16:])
+    needles_index = list(task.transaction.task_hashes)  # ID_Tj: index j's subtask id
+    receipts = []
+    opened = asc.openTask(tasks_hash, m, 8 * UNIT, sender=env.mtd)
+    tid = bytes(opened.events.filter(asc.TaskOpened)[0].taskId)
+    receipts.append(opened)
+    receipts.append(anchor(env, tid, group, salt=rng.randbytes(32)))
+    receipts.append(asc.openDispute(tid, sender=env.mtd))
+    malicious = group[2]
+    settle_receipt, _ = settle_onchain(env, tid, group, {malicious}, 8 * UNIT)
+    receipts.append(settle_receipt)
+    # a second, honest task paid by default
+    opened2 = asc.openTask(keccak256(b"second"), m, 8 * UNIT, sender=env.mtd)
+    tid2 = bytes(opened2.events.filter(asc.TaskOpened)[0].taskId)
+    receipts.extend([opened2, anchor(env, tid2, group, salt=rng.randbytes(32))])
+    later(CONFIG.dispute_window)
+    receipts.append(asc.finalizeDefault(tid2, sender=env.mtd))
+
+    blobs = [blob for receipt in receipts for blob in _blobs(receipt)]
+    settle_blobs = _blobs(settle_receipt)
+    assert len(blobs) > 20
+
+    def found(needle: bytes, haystack: list[bytes]) -> bool:
+        return any(needle in blob for blob in haystack)
+
+    for csn in group:
+        raw = bytes.fromhex(csn[2:])
+        slots = _mapping_slots(csn)
+        if csn == malicious:
+            # positive control: slashed and blacklisted, so named (only) in the settlement
+            assert found(raw, settle_blobs)
+            assert slots & set(settle_blobs)
+            continue
+        assert not found(raw, blobs), f"honest CSN {csn} appears on chain"
+        assert not slots & set(blobs), f"a storage slot keyed by honest CSN {csn} was written"
+    for needle in needles_share:
+        assert not found(needle, blobs), "a share element appears on chain"
+    for needle in needles_index:
+        assert not found(needle, blobs), "a subtask id ID_Tj (index j) appears on chain"
+    # only commitments: H(ID_t) and H(Group_C ‖ salt) are there
+    assert found(tasks_hash, blobs)
+    assert found(bytes(asc.getTask(tid).groupCommitment), blobs)
