@@ -228,13 +228,13 @@ class WorkerAgent(_Participant):
 
     async def _on_task(self, sender: str, notice: TaskNotice) -> SubmissionReceipt:
         async with self._lock:  # one task at a time: training is CPU-bound
-            if notice.task_id in self.submissions:
-                raise AgentError(409, "already-submitted", f"already submitted to task {notice.task_id}")
             task = await _task_or_404(self.mlc, notice.task_id)
             if task.requester != Web3.to_checksum_address(sender):
                 raise AgentError(403, "not-requester", f"only task {notice.task_id}'s requester announces it")
             if task.status is not TaskStatus.OPEN or await asyncio.to_thread(self.mlc.now) >= task.deadline:
                 raise AgentError(409, "submissions-closed", f"task {notice.task_id} no longer takes models")
+            if notice.task_id in self.submissions:
+                raise AgentError(409, "already-submitted", f"already submitted to task {notice.task_id}")
             stats = await asyncio.to_thread(self.mlc.stats, self.address)
             if stats.reputation < task.min_reputation:
                 raise AgentError(

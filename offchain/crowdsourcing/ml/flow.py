@@ -136,7 +136,7 @@ class MlFlowReport:
         console.print(f"  [green]✓[/] {text}")
 
 
-def _advance_time(w3: Web3, seconds: int) -> None:
+def advance_time(w3: Web3, seconds: int) -> None:
     """Devnet only: move the clock forward (anvil's ``evm_increaseTime`` + a mined block)."""
     w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
@@ -146,7 +146,7 @@ def _sender(w3: Web3, deployments: Deployments, key: KeyPair) -> TransactionSend
     return TransactionSender(w3, Account.from_key(key.private_key), deployments=deployments)
 
 
-def _register(participant: Any, roles: ActorRole, auditor: RegistryClient) -> None:
+def register_participant(participant: Any, roles: ActorRole, auditor: RegistryClient) -> None:
     record = participant.registry.node(participant.address)
     if record.active and record.has(roles):
         participant.registry.update_endpoint(participant.agent.endpoint)
@@ -155,6 +155,24 @@ def _register(participant: Any, roles: ActorRole, auditor: RegistryClient) -> No
     pending = participant.registry.node(participant.address).pending_roles
     if pending:
         auditor.approve_roles(participant.address, pending)
+
+
+def seat_committee(
+    w3: Web3, deployments: Deployments, reader: MlcClient, nodes: list[CommitteeAgent], admin: KeyPair | None
+) -> None:
+    """Make every node a committee member: on ``CommitteeSet`` its admin adds the missing ones; any other
+    committee (a CommitteeManager) must already have elected them."""
+    missing = [node for node in nodes if not reader.is_member(node.address)]
+    if not missing:
+        return
+    if admin is None or "CommitteeSet" not in deployments.contracts:
+        raise RuntimeError(f"{len(missing)} committee nodes are not members and no admin can seat them")
+    committee_set = contract(w3, deployments, "CommitteeSet")
+    if committee_set.address != reader.committee.address:
+        raise RuntimeError("MLC's committee is not the deployed CommitteeSet: seat the nodes there")
+    sender = _sender(w3, deployments, admin)
+    for node in missing:
+        sender.send(committee_set.functions.addMember(node.address))
 
 
 async def _bad_requests(
@@ -225,28 +243,17 @@ async def run_ml_crowdsourcing_flow(
         await participant.start()
     try:
         auditor = RegistryClient(contract(w3, deployments, "RSC"), _sender(w3, deployments, keys.auditor))
-        await asyncio.to_thread(_register, msp, ActorRole.MSP, auditor)
+        await asyncio.to_thread(register_participant, msp, ActorRole.MSP, auditor)
         for worker in workers:
-            await asyncio.to_thread(_register, worker, ActorRole.ML_WORKER, auditor)
+            await asyncio.to_thread(register_participant, worker, ActorRole.ML_WORKER, auditor)
         for node in nodes:
-            await asyncio.to_thread(_register, node, ActorRole.COMMITTEE, auditor)
+            await asyncio.to_thread(register_participant, node, ActorRole.COMMITTEE, auditor)
         report.note(
             console,
             f"MSP, {len(workers)} ML workers and {len(nodes)} committee nodes serve on loopback and are "
             "registered in RSC (endpoint + encryption key; COMMITTEE approved by the auditor)",
         )
-        missing = [node for node in nodes if not reader.is_member(node.address)]
-        if missing:
-            if keys.committee_admin is None or "CommitteeSet" not in deployments.contracts:
-                raise RuntimeError(
-                    f"{len(missing)} committee nodes are not members and no admin can seat them"
-                )
-            committee_set = contract(w3, deployments, "CommitteeSet")
-            if committee_set.address != reader.committee.address:
-                raise RuntimeError("MLC's committee is not the deployed CommitteeSet: seat the nodes there")
-            admin = _sender(w3, deployments, keys.committee_admin)
-            for node in missing:
-                admin.send(committee_set.functions.addMember(node.address))
+        await asyncio.to_thread(seat_committee, w3, deployments, reader, nodes, keys.committee_admin)
         report.note(
             console,
             f"committee {reader.committee.address} has {reader.member_count()} members, "
@@ -295,7 +302,7 @@ async def run_ml_crowdsourcing_flow(
         )
 
         # ------------------------------------------------------------ D_val, committee evaluation
-        _advance_time(w3, TASK_WINDOW + 1)
+        advance_time(w3, TASK_WINDOW + 1)
         uri, gas, readers = await msp.publish_validation(task_id)
         report.gas["publishValidationData"] = gas
         report.note(
@@ -320,7 +327,7 @@ async def run_ml_crowdsourcing_flow(
         task = reader.task(task_id)
         report.committee_size, report.reports_on_chain = task.committee_size, task.reports
         if task.reports < task.committee_size:
-            _advance_time(w3, TASK_WINDOW + 1)
+            advance_time(w3, TASK_WINDOW + 1)
             report.note(
                 console,
                 f"{task.reports} of {task.committee_size} members reported (quorum {task.quorum}); "
