@@ -110,7 +110,10 @@ def open_sealed(
         if wrapped is None:
             raise SealedBlobError("not-a-recipient", f"{uri} was not sealed for {reader}")
         ref = SealedRef(envelope.cid, wrapped, envelope.size)
-        return store.get(ref, decryption_key, associated_data=kind.encode())
+        plaintext = store.get(ref, decryption_key, associated_data=kind.encode())
+        if len(plaintext) > max_bytes:  # the envelope's size field is the sender's claim
+            raise SealedBlobError("too-large", f"{uri} holds {len(plaintext)} bytes, the cap is {max_bytes}")
+        return plaintext
     except StorageError as exc:
         raise SealedBlobError("storage", f"cannot fetch {uri}: {exc}") from None
     except DecryptionError as exc:
