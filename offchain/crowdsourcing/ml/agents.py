@@ -317,9 +317,15 @@ class CommitteeAgent(_Participant):
 
     async def _on_evaluate(self, sender: str, notice: TaskNotice) -> EvaluationReport:
         async with self._lock:
-            if notice.task_id in self.reports:
-                return self.reports[notice.task_id]
             task = await _task_or_404(self.mlc, notice.task_id)
+            if Web3.to_checksum_address(sender) != task.requester and not await asyncio.to_thread(
+                self.mlc.is_member, sender
+            ):  # evaluation costs CPU: only the requester or a fellow member may ask for it
+                raise AgentError(
+                    403, "not-requester", f"only task {notice.task_id}'s requester or a member asks"
+                )
+            if notice.task_id in self.reports:  # asked again: the same report
+                return self.reports[notice.task_id]
             if not await asyncio.to_thread(self.mlc.is_member, self.address):
                 raise AgentError(409, "not-a-member", f"{self.address} is not on the committee")
             if task.status is not TaskStatus.EVALUATING:

@@ -190,6 +190,14 @@ async def _bad_requests(
                 out[label] = (200, "accepted")
             except AgentCallError as exc:
                 out[label] = (exc.status, f"{exc.code}: {exc.reason}")
+    async with AgentClient(worker.key) as rpc:  # a worker is neither the requester nor a member
+        try:
+            await rpc.call(
+                node.agent.endpoint, node.agent.address, "ml.evaluate", TaskNotice(task_id=task_id)
+            )
+            out["evaluate-by-stranger"] = (200, "accepted")
+        except AgentCallError as exc:
+            out["evaluate-by-stranger"] = (exc.status, f"{exc.code}: {exc.reason}")
     async with (
         aiohttp.ClientSession() as session,
         session.post(f"{node.agent.endpoint}/rpc/ml.evaluate", data=b"{not json") as response,

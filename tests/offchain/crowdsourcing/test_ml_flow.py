@@ -100,6 +100,7 @@ def test_a_model_task_runs_end_to_end_with_real_agents(
         "evaluate-unknown-task": 404,
         "evaluate-malformed": 400,
         "announce-finalised-task": 409,
+        "evaluate-by-stranger": 403,
         "not-json": 400,
     }
     assert report.gas["finalize"] > 0
