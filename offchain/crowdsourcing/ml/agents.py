@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from eth_account import Account
@@ -28,6 +30,7 @@ from web3 import Web3
 from offchain.agents.client import AgentClient
 from offchain.agents.discovery import find_peers, lookup_peer
 from offchain.agents.errors import AgentCallError, AgentError
+from offchain.agents.runner import ROLE_SERVICES
 from offchain.agents.service import Agent
 from offchain.chain.connection import contract
 from offchain.chain.deployments import Deployments
@@ -38,12 +41,12 @@ from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
 from offchain.crowdsourcing.ml.client import MlcClient, TaskParams, TaskStatus, TaskView
 from offchain.crowdsourcing.ml.evaluate import accuracy_score
-from offchain.crowdsourcing.ml.models import DIGITS, Dataset, Recipe, export_onnx
+from offchain.crowdsourcing.ml.models import DIGITS, RECIPES, Dataset, Recipe, digits_split, export_onnx
 from offchain.crowdsourcing.ml.sealed import SealedBlobError, open_sealed, publish_sealed
 from offchain.crowdsourcing.ml.validator import DEFAULT_MAX_MODEL_BYTES, ModelRejected, validate_model
 from offchain.crypto.derivation import encryption_keypair
 from offchain.crypto.keys import KeyPair
-from offchain.storage import EncryptedStore, canonical_reference
+from offchain.storage import EncryptedStore, KuboRpcStore, LocalStore, canonical_reference
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +148,7 @@ class _Participant:
         name: str,
         role: str,
         committee: str | None,
+        agent: Agent | None = None,
     ) -> None:
         self.key = key
         self.encryption = encryption_keypair(key)
@@ -152,7 +156,7 @@ class _Participant:
         self.mlc = MlcClient(w3, deployments, self.sender, committee)
         self.registry = RegistryClient(contract(w3, deployments, "RSC"), self.sender)
         self.store = store
-        self.agent = Agent(key, name=name, role=role)
+        self.agent = agent or Agent(key, name=name, role=role)
 
     @property
     def address(self) -> str:
@@ -217,8 +221,10 @@ class WorkerAgent(_Participant):
         store: EncryptedStore,
         committee: str | None = None,
         seed: int = 0,
+        agent: Agent | None = None,
     ) -> None:
-        super().__init__(key, w3, deployments, store, f"ml-worker-{recipe.name}", "ml-worker", committee)
+        name = f"ml-worker-{recipe.name}"
+        super().__init__(key, w3, deployments, store, name, "ml-worker", committee, agent)
         self.recipe = recipe
         self.pool = pool
         self.seed = seed
@@ -308,8 +314,9 @@ class CommitteeAgent(_Participant):
         committee: str | None = None,
         name: str = "committee-node",
         max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES,
+        agent: Agent | None = None,
     ) -> None:
-        super().__init__(key, w3, deployments, store, name, "committee", committee)
+        super().__init__(key, w3, deployments, store, name, "committee", committee, agent)
         self.max_model_bytes = max_model_bytes
         self.reports: dict[int, EvaluationReport] = {}
         self._lock = asyncio.Lock()
@@ -515,3 +522,43 @@ class MspAgent(_Participant):
         )
         accuracy = accuracy_score(validate_model(data, DIGITS), self.validation)
         return BestModel(task.best_index, submission.worker, submission.model_uri, data, accuracy)
+
+
+# ---------------------------------------------------------------------------------------- metatrust agent run
+
+
+def default_store() -> EncryptedStore:
+    """The store of a long-running agent: Kubo's RPC at ``METATRUST_KUBO_API`` when set, else the embedded
+    store in ``METATRUST_STORAGE_DIR`` (default ``~/.metatrust/storage``, as ``metatrust storage``)."""
+    api = os.environ.get("METATRUST_KUBO_API")
+    if api:
+        return EncryptedStore(KuboRpcStore(api))
+    root = os.environ.get("METATRUST_STORAGE_DIR", str(Path.home() / ".metatrust" / "storage"))
+    return EncryptedStore(LocalStore(root))
+
+
+def _context(registry: RegistryClient) -> tuple[Web3, Deployments]:
+    sender = registry.sender
+    if sender is None or sender.deployments is None:
+        raise RuntimeError("the ML services need a registry client whose sender knows the deployments")
+    return sender.w3, sender.deployments
+
+
+def install_committee_service(agent: Agent, registry: RegistryClient, encryption_key: KeyPair) -> None:
+    """``ROLE_SERVICES`` installer for ``metatrust agent run committee``: serves ``ml.evaluate``."""
+    w3, deployments = _context(registry)
+    CommitteeAgent(agent.keypair, w3, deployments, default_store(), name=agent.name, agent=agent)
+
+
+def install_worker_service(agent: Agent, registry: RegistryClient, encryption_key: KeyPair) -> None:
+    """``ROLE_SERVICES`` installer for ``metatrust agent run ml-worker``: serves ``ml.task`` with the recipe
+    named by ``METATRUST_ML_RECIPE`` (default ``logistic-full``) on its share of the digits data."""
+    w3, deployments = _context(registry)
+    recipe = RECIPES[os.environ.get("METATRUST_ML_RECIPE", "logistic-full")]
+    pool, _ = digits_split()
+    WorkerAgent(agent.keypair, recipe, pool, w3, deployments, default_store(), agent=agent)
+
+
+ROLE_SERVICES.update(
+    {ActorRole.COMMITTEE: install_committee_service, ActorRole.ML_WORKER: install_worker_service}
+)

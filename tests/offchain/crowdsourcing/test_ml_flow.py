@@ -14,6 +14,8 @@ from eth_account import Account
 from rich.console import Console
 
 from offchain.agents.client import AgentClient
+from offchain.agents.runner import ROLE_SERVICES
+from offchain.agents.service import Agent
 from offchain.chain.connection import connect, contract
 from offchain.chain.deployments import Deployments, load_deployments
 from offchain.chain.devnet import fund_on_devnet
@@ -198,3 +200,20 @@ def test_the_committee_refuses_a_pickle_and_a_bad_reference_and_pays_the_honest_
     assert reader.balance_of(keys.msp.address) - msp_before == -DEFAULT_REWARD + expected.requester_refund
     assert expected.requester_refund == DEFAULT_REWARD - DEFAULT_REWARD // 2
     assert [reader.stats(a.address).reputation for a in attackers] == [-ONE, -ONE]
+
+
+def test_metatrust_agent_run_serves_the_committee_and_worker_actions(
+    deployments: Deployments, accounts: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("METATRUST_STORAGE_DIR", str(tmp_path))
+    monkeypatch.setenv("METATRUST_ML_RECIPE", "shallow-tree")
+    w3 = connect(deployments.rpc_url, expected_chain_id=deployments.chain_id)
+    key = key_of(accounts[9])
+    sender = TransactionSender(w3, Account.from_key(key.private_key), deployments=deployments)
+    registry = RegistryClient(contract(w3, deployments, "RSC"), sender)
+    agent = Agent(key, name="node")
+    for role in (ActorRole.COMMITTEE, ActorRole.ML_WORKER):
+        ROLE_SERVICES[role](agent, registry, key)
+    assert {"ml.evaluate", "ml.task"} <= set(agent.actions)
+    with pytest.raises(RuntimeError, match="deployments"):
+        ROLE_SERVICES[ActorRole.COMMITTEE](Agent(key, name="x"), RegistryClient(registry.contract), key)
