@@ -142,7 +142,20 @@ def advance_time(w3: Web3, seconds: int) -> None:
     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
 
+_SENDERS: dict[tuple[int, str], TransactionSender] = {}
+
+
 def _sender(w3: Web3, deployments: Deployments, key: KeyPair) -> TransactionSender:
+    """One sender per account and connection (the demo's treasury, auditor and admin may be one account,
+    and one local nonce counter per account avoids nonce clashes)."""
+    cached = _SENDERS.get((id(w3), key.address))
+    if cached is not None and cached.deployments is deployments:
+        return cached
+    _SENDERS[(id(w3), key.address)] = sender = _build_sender(w3, deployments, key)
+    return sender
+
+
+def _build_sender(w3: Web3, deployments: Deployments, key: KeyPair) -> TransactionSender:
     return TransactionSender(w3, Account.from_key(key.private_key), deployments=deployments)
 
 
@@ -173,6 +186,16 @@ def seat_committee(
     sender = _sender(w3, deployments, admin)
     for node in missing:
         sender.send(committee_set.functions.addMember(node.address))
+
+
+def check_quorum(reader: MlcClient, nodes: list[CommitteeAgent]) -> int:
+    """Our nodes must be able to reach MLC's quorum (a majority of the seats) on their own."""
+    seats = min(reader.member_count(), 32)
+    if len(nodes) < seats // 2 + 1:
+        raise RuntimeError(
+            f"the committee has {seats} seats: {len(nodes)} nodes cannot reach the quorum of {seats // 2 + 1}"
+        )
+    return seats
 
 
 async def _bad_requests(
@@ -262,6 +285,7 @@ async def run_ml_crowdsourcing_flow(
             "registered in RSC (endpoint + encryption key; COMMITTEE approved by the auditor)",
         )
         await asyncio.to_thread(seat_committee, w3, deployments, reader, nodes, keys.committee_admin)
+        check_quorum(reader, nodes)
         report.note(
             console,
             f"committee {reader.committee.address} has {reader.member_count()} members, "

@@ -71,7 +71,12 @@ def test_a_model_task_runs_end_to_end_with_real_agents(
     deployments: Deployments, deployer: Any, auditor: Any, pool_holders: Any, tmp_path: Path
 ) -> None:
     w3 = connect(deployments.rpc_url, expected_chain_id=deployments.chain_id)
-    keys = MlFlowKeys.derived(key_of(pool_holders[0]), key_of(auditor), key_of(deployer))
+    # As in the demo, one account is both the treasury and the committee admin (one nonce counter).
+    token = TransactionSender(
+        w3, Account.from_key(key_of(pool_holders[0]).private_key), deployments=deployments
+    )
+    token.send(contract(w3, deployments, "MetaCoin").functions.transfer(deployer.address, 2 * DEFAULT_REWARD))
+    keys = MlFlowKeys.derived(key_of(deployer), key_of(auditor), key_of(deployer))
     report = asyncio.run(run_ml_crowdsourcing_flow(w3, deployments, keys, QUIET, store_root=tmp_path))
 
     assert len(report.submissions) == 3
