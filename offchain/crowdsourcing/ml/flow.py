@@ -149,7 +149,7 @@ def _sender(w3: Web3, deployments: Deployments, key: KeyPair) -> TransactionSend
     """One sender per account and connection (the demo's treasury, auditor and admin may be one account,
     and one local nonce counter per account avoids nonce clashes)."""
     cached = _SENDERS.get((id(w3), key.address))
-    if cached is not None and cached.deployments is deployments:
+    if cached is not None and cached.w3 is w3 and cached.deployments is deployments:
         return cached
     _SENDERS[(id(w3), key.address)] = sender = _build_sender(w3, deployments, key)
     return sender
