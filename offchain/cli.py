@@ -202,6 +202,7 @@ def agent_run(
 
     from rich.logging import RichHandler
 
+    import offchain.crowdsourcing.ml.agents
     import offchain.modexp.agents  # noqa: F401  (registers MExpm's role services)
     from offchain.agents.runner import AgentSettings, run_agent
     from offchain.chain.roles import ActorRole
