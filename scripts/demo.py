@@ -18,6 +18,7 @@ from offchain.chain.connection import connect
 from offchain.chain.deployments import load_deployments
 from offchain.chain.devnet import dev_accounts, fund_on_devnet
 from offchain.crowdsourcing.datatask.flow import run_data_task_flow
+from offchain.crowdsourcing.ml.flow import MlFlowKeys, run_ml_crowdsourcing_flow
 from offchain.crypto.keys import from_private_key
 from offchain.deploy import deploy_all, deployer_account, rpc_url, write_deployments
 from offchain.marketplace.flow import run_marketplace_flow
@@ -75,6 +76,8 @@ def main() -> None:
     # MetaAICM: the auditor pays; sellers, buyers, workers and oracles are keys derived inside the flows
     market = asyncio.run(run_marketplace_flow(w3, deployments, auditor, console))
     data_task = asyncio.run(run_data_task_flow(w3, deployments, auditor, auditor, console))
+    ml_keys = MlFlowKeys.derived(treasury=auditor, auditor=auditor, committee_admin=auditor)
+    ml_task = asyncio.run(run_ml_crowdsourcing_flow(w3, deployments, ml_keys, console))
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -90,6 +93,7 @@ def main() -> None:
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
         f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps, "
         f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(web3compute.steps)} web3compute workflow steps, "
-        f"{len(rsms.steps)} RSMS steps, {len(market.steps) + len(data_task.steps)} MetaAICM steps; "
+        f"{len(rsms.steps)} RSMS steps, "
+        f"{len(market.steps) + len(data_task.steps) + len(ml_task.steps)} MetaAICM steps; "
         "full gas report: make gas"
     )

@@ -166,7 +166,7 @@ async def run_data_task_flow(
             treasury_sender.send(token.functions.approve(om_contract.address, 3 * vote_reward))
             OracleClient(om_contract, treasury_sender).fund_rewards(3 * vote_reward)
             for key, roles in (
-                (requester_key, ActorRole.ML_WORKER),
+                (requester_key, ActorRole.MSP),  # the requester of a data task is an MSP
                 (worker_a_key, ActorRole.DATA_WORKER),
                 (worker_b_key, ActorRole.DATA_WORKER),
             ):

@@ -466,7 +466,12 @@ class MspAgent(_Participant):
         model: type[Any],
         keep: Callable[[str], Awaitable[bool]],
     ) -> dict[str, Any]:
-        peers = [peer for peer in await find_peers(self.registry, roles) if await keep(peer.address)]
+        # a node without an endpoint holds the role but runs no service (e.g. a client-only registration)
+        peers = [
+            peer
+            for peer in await find_peers(self.registry, roles)
+            if peer.endpoint and await keep(peer.address)
+        ]
         async with AgentClient(self.key, timeout=300.0) as rpc:
             answers = await asyncio.gather(
                 *(rpc.call(p.endpoint, p.address, action, TaskNotice(task_id=task_id), model) for p in peers),
