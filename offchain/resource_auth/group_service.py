@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -153,6 +154,7 @@ class GroupDesk:
     owners: dict[bytes, bytes] = field(default_factory=dict)
     nonces: set[bytes] = field(default_factory=set)
     pending: dict[bytes, list[KeyUpdate]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # routes run in worker threads
 
     def _check(self, action: str, request: GroupRequest, *, needs_session: bool) -> tuple[bytes, bytes]:
         user = _raw(request.user)
@@ -199,6 +201,10 @@ class GroupDesk:
         return chosen
 
     def open(self, request: GroupRequest) -> list[GroupSetup]:
+        with self.lock:
+            return self._open(request)
+
+    def _open(self, request: GroupRequest) -> list[GroupSetup]:
         user, _ = self._check(OPEN, request, needs_session=False)
         if request.size < 1:
             raise NotAllocatable("a group needs N ≥ 1 RNs")
@@ -207,6 +213,10 @@ class GroupDesk:
         return setups
 
     def leave(self, request: GroupRequest) -> list[KeyUpdate]:
+        with self.lock:
+            return self._leave(request)
+
+    def _leave(self, request: GroupRequest) -> list[KeyUpdate]:
         _, session = self._check(LEAVE, request, needs_session=True)
         updates = self.pending.pop(session, [])
         leaving = [_raw(pid) for pid in request.leaving]
@@ -215,6 +225,10 @@ class GroupDesk:
         return updates
 
     def replace(self, request: GroupRequest) -> list[GroupSetup]:
+        with self.lock:
+            return self._replace(request)
+
+    def _replace(self, request: GroupRequest) -> list[GroupSetup]:
         _, session = self._check(REPLACE, request, needs_session=True)
         if self.pending.get(session):
             raise OutOfOrder("fetch the pending key updates first")
@@ -224,12 +238,20 @@ class GroupDesk:
         return self.manager.replace_members(session, leaving, joining)
 
     def take_pending(self, request: GroupRequest) -> list[KeyUpdate]:
+        with self.lock:
+            return self._take_pending(request)
+
+    def _take_pending(self, request: GroupRequest) -> list[KeyUpdate]:
         _, session = self._check(PENDING, request, needs_session=True)
         return self.pending.pop(session, [])
 
     def revoke(self, rid: bytes) -> list[bytes]:
         """Revoke an RN (ledger, chain) and evict it from every group it is in; the key updates wait for
         each group's User. Returns the sessions re-keyed."""
+        with self.lock:
+            return self._revoke(rid)
+
+    def _revoke(self, rid: bytes) -> list[bytes]:
         msrp = self.manager.msrp
         record = msrp.rns[rid]
         pids = {pid for pid in (record.last_pid, record.pid) if pid is not None}
