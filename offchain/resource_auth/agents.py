@@ -71,7 +71,7 @@ from offchain.resource_auth.parties import MSRP, RPM, ResourceNode, RPMDirectory
 
 if TYPE_CHECKING:
     from offchain.resource_auth.flows import World
-    from offchain.resource_auth.group_auth import GroupManager
+    from offchain.resource_auth.group_service import GroupDesk
     from offchain.resource_auth.ledger_api import Ledger
 
 DIRECTORY = "rsms-directory"
@@ -212,6 +212,9 @@ def serve_rpm(
     ``(H4(a), PID)`` on its own ledger (``RSMSLedger``, as the pool's manager), then has the MSRP confirm."""
     if record_on_ledger and rpm.config.admission != "strict":
         raise ValueError("an RPM records on the ledger only with strict admission")
+    from offchain.resource_auth.group_service import serve_roster
+
+    roster = serve_roster(agent, rpm)
 
     async def ask_msrp(msrp: Peer, action: str, report: AuthReport) -> Wire:
         try:
@@ -253,7 +256,9 @@ def serve_rpm(
                     report, response = rpm.handle_reauth(message)
             except RSMSError as exc:
                 raise agent_error(exc) from exc
-            return await settle(report, response)
+            answer = await settle(report, response)
+            roster.admitted[report.pid] = sender  # only this sender may announce the pseudonym's agent
+            return answer
 
         return handle
 
@@ -271,13 +276,20 @@ def throwaway_key() -> KeyPair:
 
 
 async def rn_authenticate(
-    rn: ResourceNode, pool_id: int, registry: RegistryClient, *, initial: bool
+    rn: ResourceNode,
+    pool_id: int,
+    registry: RegistryClient,
+    *,
+    initial: bool,
+    key: KeyPair | None = None,
 ) -> bytes:
     """Run initial (or re-) authentication of ``rn`` at pool ``pool_id`` over HTTP; returns the request sent.
 
+    ``key`` is the RN's envelope key (a fresh throw-away one by default); an RN that will serve a group
+    keeps it for its party agent, the one address its RPM accepts an announcement from.
     Raises :class:`AgentCallError` with the RPM's (or the MSRP's) code and reason on a refusal."""
     msrp, rpm_peer = await find_msrp(registry), await find_rpm(registry, pool_id)
-    async with AgentClient(throwaway_key()) as client:
+    async with AgentClient(key or throwaway_key()) as client:
         answer = await client.call(msrp.endpoint, msrp.address, DIRECTORY, PoolQuery(pool_id=pool_id), Wire)
         entry = open_directory(DirectoryEntry.from_bytes(answer.raw()), rn.params.pk_pub)
         request = rn.start_initial(entry) if initial else rn.start_reauth(entry)
@@ -316,6 +328,8 @@ class FlowReport:
     writers: dict[int, set[str]] = field(default_factory=dict)
     group_size: int = 0
     departed_refused: bool = False
+    joined: int = 0
+    revoked_member_refused: bool = False
 
     def note(self, console: Console, text: str) -> None:
         self.steps.append(text)
@@ -386,6 +400,7 @@ async def run_resource_auth_flow(
     (each a party agent) form a group over HTTP and re-key when one RN leaves."""
     from offchain.resource_auth.flows import World
     from offchain.resource_auth.group_auth import GroupManager
+    from offchain.resource_auth.group_service import GroupDesk, serve_msrp_groups
     from offchain.resource_auth.ledger import ChainLedger
 
     report = FlowReport()
@@ -400,6 +415,8 @@ async def run_resource_auth_flow(
     msrp_registry = _registry(w3, deployments, msrp_key)
     msrp_agent = Agent(msrp_key, name="rsms-msrp", role="resource-provider")
     serve_msrp(msrp_agent, world.msrp, msrp_registry)
+    desk = GroupDesk(GroupManager(world.msrp))
+    serve_msrp_groups(msrp_agent, desk)
     clients = [AgentClient(key) for key in rpm_keys]
     rpm_agents = []
     for pool_id, key in enumerate(rpm_keys, start=1):
@@ -497,20 +514,21 @@ async def run_resource_auth_flow(
                 console, f"a report from outside RSC's pool managers → HTTP {report.outsider_report_status}"
             )
             members = []
-            for i in range(group_size):
-                node = world.register_rn(1 + i % 2, b"rsms-demo-member-%d-" % i + tag)
-                await rn_authenticate(node, 1 + i % 2, msrp_registry, initial=True)
-                members.append(node)
+            for i in range(group_size + 1):  # one more than the group: it joins later
+                node, key = world.register_rn(1 + i % 2, b"rsms-demo-member-%d-" % i + tag), throwaway_key()
+                await rn_authenticate(node, 1 + i % 2, msrp_registry, initial=True, key=key)
+                members.append((node, key))
             history = msrp_ledger.history(first_block)
             report.records = len(history)
             for record in history:
                 report.writers.setdefault(record.pool_id, set()).add(record.writer or "")
             report.note(
                 console,
-                f"{group_size} more RNs authenticated over HTTP; {report.records} records on chain, each "
+                f"{group_size + 1} more RNs authenticated over HTTP; {report.records} records on chain, each "
                 "written by its pool's RPM",
             )
-            await _group(world, GroupManager(world.msrp), members, tag, report, console)
+            reader = RegistryClient(contract(w3, deployments, "RSC"))
+            await _group(world, desk, members, group_size, reader, tag, report, console)
     finally:
         for client in clients:
             await client.close()
@@ -519,56 +537,91 @@ async def run_resource_auth_flow(
 
 async def _group(
     world: World,
-    manager: GroupManager,
-    members: list[ResourceNode],
+    desk: GroupDesk,
+    members: list[tuple[ResourceNode, KeyPair]],
+    size: int,
+    registry: RegistryClient,
     tag: bytes,
     report: FlowReport,
     console: Console,
 ) -> None:
-    """Group authentication of a User and the members over HTTP (each RN a party agent, the User relays;
-    the MSRP's signed set-ups and key updates are handed to the User in process), then the session key
-    update when one RN leaves."""
-    from offchain.resource_auth.group_agents import GroupRelay, PartyPeer, serve_party
+    """The group protocol between network services: each RN serves as a party agent under the key it
+    authenticated with and announces its pseudonym to its RPM; the User finds the MSRP and the RPMs in RSC,
+    asks the MSRP for a group, finds the RNs through the RPMs and relays the rounds; then an RN leaves, a
+    new one joins, and the MSRP revokes a member (the User fetches the key update)."""
+    from offchain.resource_auth.group_agents import serve_party
+    from offchain.resource_auth.group_service import GroupUser, announce
 
-    user = world.party_for_user(world.register_user(b"rsms-demo-user-" + tag))
+    credentials = world.register_user(b"rsms-demo-user-" + tag)
     agents = []
-    for i, node in enumerate(members):
-        agent = Agent(throwaway_key(), name=f"rsms-rn-{i}", role="resource-node")
+    for i, (node, key) in enumerate(members):
+        agent = Agent(key, name=f"rsms-rn-{i}", role="resource-node")
         serve_party(agent, world.party_for_rn(node))
         agents.append(agent)
     async with AsyncExitStack() as stack:
         for agent in agents:
             await stack.enter_async_context(agent)
-        client = await stack.enter_async_context(AgentClient(throwaway_key()))
-        peers = [
-            PartyPeer(node.pid, agent.endpoint, agent.address)
-            for node, agent in zip(members, agents, strict=True)
-        ]
-        relay = GroupRelay(user, peers, client)
-        setups = manager.start_group(user.pid, [peer.pid for peer in peers])
-        key = await relay.agree(setups)
-        if key != manager.sessions[setups[0].session].s_serv:
-            raise RuntimeError("the User's group key is not the MSRP's")
-        answers = [await relay.exchange(peer, b"hello group") for peer in peers]
-        if answers != [b"ack hello group"] * len(peers):
-            raise RuntimeError("an RN did not answer under the group key")
-        report.group_size = len(members)
+        for (node, key), agent in zip(members, agents, strict=True):
+            assert node.pool_id is not None
+            async with AgentClient(key) as rn_client:
+                await announce(rn_client, await find_rpm(registry, node.pool_id), node.pid, agent.endpoint)
         report.note(
             console,
-            f"group authentication of a User and {len(members)} RN agents over HTTP: membership checked, "
-            "one session key, every RN answers under it",
+            f"{len(members)} RN party agents announced their pseudonyms to their RPMs (RNs stay out of RSC)",
         )
-        leaving, staying = peers[-1], peers[:-1]
-        await relay.update(manager.update_group(setups[0].session, [leaving.pid]))
-        answers = [await relay.exchange(peer, b"after the RN left") for peer in staying]
+        client = await stack.enter_async_context(AgentClient(throwaway_key()))
+        user = GroupUser(credentials, world.party_for_user(credentials), registry, client)
+        group_key = await user.open(size)
+        if group_key != desk.manager.sessions[user.session].s_serv:
+            raise RuntimeError("the User's group key is not the MSRP's")
+        group = user.members()
+        answers = [await user.exchange(pid, b"hello group") for pid in group]
+        if answers != [b"ack hello group"] * len(group):
+            raise RuntimeError("an RN did not answer under the group key")
+        report.group_size = len(group)
+        report.note(
+            console,
+            f"User found the MSRP and the RPMs in RSC, got a group of {len(group)} RNs from the MSRP over "
+            "HTTP and the RNs' endpoints from their RPMs: membership checked, one session key",
+        )
+        leaving = group[-1]
+        await user.leave([leaving])
+        staying = user.members()
+        answers = [await user.exchange(pid, b"after the RN left") for pid in staying]
         if answers != [b"ack after the RN left"] * len(staying):
             raise RuntimeError("the remaining RNs disagree on the new key")
-        refused = await _attempt(relay.exchange(leaving, b"after the RN left"))
+        refused = await _attempt(user.exchange(leaving, b"after the RN left"))
         if refused is None or refused.code != "decryption-failed":
             raise RuntimeError(f"the departed RN read traffic under the new key: {refused}")
         report.departed_refused = True
         report.note(
             console,
-            f"an RN left: the others re-keyed (epoch 2) over HTTP; the departed RN → HTTP {refused.status} "
-            f"{refused.code} on new traffic",
+            f"an RN left: the MSRP's key update (epoch {user.party.epoch}) relayed over HTTP; the departed "
+            f"RN → HTTP {refused.status} {refused.code} on new traffic",
+        )
+        await user.replace([], 1)
+        joined = [pid for pid in user.members() if pid not in staying]
+        answers = [await user.exchange(pid, b"after the join") for pid in user.members()]
+        if len(joined) != 1 or answers != [b"ack after the join"] * len(user.members()):
+            raise RuntimeError("the join did not give every member the fresh key")
+        report.joined = len(joined)
+        report.note(
+            console,
+            f"a new RN joined (found through its RPM): fresh polynomial and key, epoch {user.party.epoch}",
+        )
+        revoked = user.members()[0]
+        desk.revoke(world.msrp.trace(revoked))
+        if await user.poll() is None:
+            raise RuntimeError("no key update after revoking a member")
+        answers = [await user.exchange(pid, b"after the revocation") for pid in user.members()]
+        if revoked in user.members() or answers != [b"ack after the revocation"] * len(user.members()):
+            raise RuntimeError("the revocation did not re-key the group")
+        refused = await _attempt(user.exchange(revoked, b"after the revocation"))
+        if refused is None or refused.code != "decryption-failed":
+            raise RuntimeError(f"the revoked RN read traffic under the new key: {refused}")
+        report.revoked_member_refused = True
+        report.note(
+            console,
+            f"the MSRP revoked a member: the User fetched the key update (epoch {user.party.epoch}) over "
+            f"HTTP; the revoked RN → HTTP {refused.status} {refused.code}",
         )

@@ -15,7 +15,7 @@ The User relays: the paper assumes a broadcast channel among the parties, and ev
 either MSRP-authenticated (the signed set-up, the key update checked against PK_pub) or bound by the
 membership check, so a relay that drops or alters one makes the honest parties refuse (named error, 4xx)
 and never agree on a wrong key. RN agents sign their envelopes with throw-away keys (RNs stay
-anonymous); the User reaches them at the endpoints it was given with the group (the MSRP's allocation).
+anonymous); the User finds them through their RPMs (:mod:`offchain.resource_auth.group_service`).
 """
 
 from __future__ import annotations

@@ -340,6 +340,10 @@ class MSRP:
             raise KeyError("unknown pseudonym")
         return rid
 
+    def authenticated_pids(self) -> list[bytes]:
+        """The last recorded pseudonym of every pool-authenticated RN, in order of authentication."""
+        return list(self._recorded)
+
     def rid_of_current_pid(self, pid: bytes) -> bytes | None:
         """The RN whose last recorded pseudonym is ``pid`` (how groups address pool-authenticated RNs)."""
         return self._recorded.get(pid)

@@ -75,15 +75,17 @@ def test_initial_and_re_authentication_over_http(
         assert report.revoked_code == "revoked-node"
         assert report.revoked_revert == "PseudonymIsRevoked"
         assert report.outsider_report_status == 403
-        # initial + re-auth + the race's winner of the first RN, then the three group members
-        assert report.records == 6
+        # initial + re-auth + the race's winner of the first RN, then the group's three members and a spare
+        assert report.records == 7
         assert report.writers == {
             1: {keys[1].address},
             2: {keys[2].address},
         }  # each pool's RPM wrote its records
         assert report.group_size == 3
         assert report.departed_refused
-        assert len(report.steps) == 13
+        assert report.joined == 1
+        assert report.revoked_member_refused
+        assert len(report.steps) == 16
 
 
 def _sender(w3: Any, deployments: Deployments, key: KeyPair) -> TransactionSender:
