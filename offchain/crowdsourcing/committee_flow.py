@@ -7,8 +7,8 @@
    WRITER_ROLE for the flow, in place of MLC / DC / MPC, and gives it back at the end).
 3. The devnet is mined to the next term; its leader proves the term's seed with its VRF key; the flow predicts
    the elected partition with the pure Python election, submits the proof and checks the contract agrees.
-4. Reputations change (the leader of the first election is penalised, the last candidate rewarded), the next
-   term starts, and the re-election follows the new reputations.
+4. Reputations change (the most reputable candidate is penalised until its reputation is no longer positive,
+   the last candidate is rewarded six times), the next term starts, and the re-election follows them.
 5. With a funder, the round-reward pool is funded and a completed round is paid to the committee.
 """
 
@@ -222,12 +222,13 @@ def run_committee_flow(
     # 4. reputation changes, re-election
     top = max(first.reputations, key=lambda a: first.reputations[a])
     last = candidates[-1].address
-    for _ in range(3):
+    penalties = max(first.reputations[top], 0) // ONE + 1
+    for _ in range(penalties):
         admin_tx.send(rc.functions.penalize(top))
     for _ in range(6):
         admin_tx.send(rc.functions.reward(last))
     console.print(
-        f"  reputation changes: {_short(top)} penalised three times, {_short(last)} rewarded six times"
+        f"  reputation changes: {_short(top)} penalised {penalties} times, {_short(last)} rewarded six times"
     )
     second = _elect_next_term(w3, deployments, manager, rc, leaders, console)
     report.elections.append(second)
