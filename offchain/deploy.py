@@ -206,13 +206,26 @@ class AicmConfig:
     oracle_deduction: int = 20 * TOKEN_UNIT  # taken from the stake per minority vote
     oracle_vote_window: int = 3_600  # T_vote
     admin: str | None = None  # admin of RC and of the committee set; defaults to the deployer
+    # CommitteeManager (spec §7 A22, A23, A27: the thesis fixes none of these; our defaults)
+    committee_size: int = 10  # authorised + dynamic seats
+    authorised_percent: int = 30  # u
+    term_rounds: int = 100  # k
+    bootstrap_rounds: int = 1_000  # W
+    round_blocks: int = 1  # a round is a block ("tokens for each new block")
+    leader_timeout_rounds: int = 50  # an unelected term passes to the next authorised leader
+    round_reward: int = TOKEN_UNIT  # beta per round, split over the committee
+    reputation_unit: int = REPUTATION_ONE  # reputation per election unit
+    literal_election: bool = False  # True: the thesis's Algorithm 4.3 verbatim
+    mlc_uses_committee_manager: bool = False  # MLC's committee: CommitteeManager instead of CommitteeSet
 
 
 def deploy_aicm(
     project: Any, deployer: Any, platform: Deployment, config: AicmConfig | None = None
 ) -> Deployment:
     """Deploy the MetaAICM contracts on top of ``platform`` (MetaCoin): RC, then the system contracts, and
-    grant them RC's WRITER_ROLE. Returns a deployment holding only the new contracts."""
+    grant them RC's WRITER_ROLE. The evaluation committee is both an admin-managed ``CommitteeSet`` and the
+    reputation-elected ``CommitteeManager`` (which reads RC and writes nothing); MLC uses the former unless
+    ``config.mlc_uses_committee_manager``. Returns a deployment holding only the new contracts."""
     from ape import chain
 
     config = config or AicmConfig()
@@ -232,7 +245,25 @@ def deploy_aicm(
     )
     members = list(config.committee) or [deployer.address]
     committee = deployer.deploy(project.CommitteeSet, admin, members)
-    mlc = deployer.deploy(project.MLC, token.address, rc.address, committee.address)
+    manager = deployer.deploy(
+        project.CommitteeManager,
+        admin,
+        token.address,
+        rc.address,
+        (
+            config.committee_size,
+            config.authorised_percent,
+            config.term_rounds,
+            config.bootstrap_rounds,
+            config.round_blocks,
+            config.leader_timeout_rounds,
+            config.round_reward,
+            config.reputation_unit,
+            config.literal_election,
+        ),
+    )
+    evaluators = manager if config.mlc_uses_committee_manager else committee
+    mlc = deployer.deploy(project.MLC, token.address, rc.address, evaluators.address)
     oracles = deployer.deploy(
         project.OracleManager,
         deployer.address,
@@ -258,6 +289,7 @@ def deploy_aicm(
         "RC": rc,
         "MPC": mpc,
         "CommitteeSet": committee,
+        "CommitteeManager": manager,
         "MLC": mlc,
         "OracleManager": oracles,
         "DC": dc,

@@ -18,9 +18,18 @@ def test_deploy_wires_roles_and_hands_admin_over(
     for name in ("MPC", "MLC", "DC"):
         assert rc.hasRole(writer, deployment.contracts[name].address)
     assert om.hasRole(om.OPENER_ROLE(), deployment.contracts["DC"].address)
-    for contract in (rc, om, committee):
+    manager = deployment.contracts["CommitteeManager"]
+    for contract in (rc, om, committee, manager):
         assert contract.hasRole(contract.DEFAULT_ADMIN_ROLE(), admin)
         assert not contract.hasRole(contract.DEFAULT_ADMIN_ROLE(), deployer)
     assert list(committee.members()) == [deployer.address]  # default committee: the deployer
-    assert set(deployment.records) == {"RC", "MPC", "CommitteeSet", "MLC", "OracleManager", "DC"}
+    assert set(deployment.records) == {
+        "RC",
+        "MPC",
+        "CommitteeSet",
+        "CommitteeManager",
+        "MLC",
+        "OracleManager",
+        "DC",
+    }
     assert deployment.records["MLC"]["address"] == str(deployment.contracts["MLC"].address)
