@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,6 +123,15 @@ async def _wait_status(node: Node, task_id: int, wanted: TaskStatus, timeout: fl
         await asyncio.sleep(0.2)
 
 
+async def _wait_until(done: Callable[[], bool], timeout: float = 30.0) -> bool:
+    end = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > end:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
 async def run_modexp_flow(
     w3: Web3,
     deployments: Deployments,
@@ -217,6 +226,9 @@ async def run_modexp_flow(
                 if outcome.accepted:
                     raise RuntimeError("a corrupted Aux was accepted")
                 line.status = await _wait_status(iv_node, outcome.task_id, TaskStatus.DISPUTE_WON)
+                # The IV can see the new status before the server's dispute call has returned its receipt
+                # (and recorded its gas): wait for the server's own record of the dispute too.
+                await _wait_until(lambda: outcome.task_id in server.disputes)
                 line.server_won_dispute = line.status is TaskStatus.DISPUTE_WON
                 if not line.server_won_dispute:
                     raise RuntimeError(f"the server did not win the dispute of task {outcome.task_id}")
