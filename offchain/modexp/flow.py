@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -228,7 +229,7 @@ async def run_modexp_flow(
                 line.status = await _wait_status(iv_node, outcome.task_id, TaskStatus.DISPUTE_WON)
                 # The IV can see the new status before the server's dispute call has returned its receipt
                 # (and recorded its gas): wait for the server's own record of the dispute too.
-                await _wait_until(lambda: outcome.task_id in server.disputes)
+                await _wait_until(partial(server.disputes.__contains__, outcome.task_id))
                 line.server_won_dispute = line.status is TaskStatus.DISPUTE_WON
                 if not line.server_won_dispute:
                     raise RuntimeError(f"the server did not win the dispute of task {outcome.task_id}")
