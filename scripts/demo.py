@@ -17,6 +17,7 @@ from offchain.bench.chain_gas import gas_log_from_blocks
 from offchain.chain.connection import connect
 from offchain.chain.deployments import load_deployments
 from offchain.chain.devnet import dev_accounts, fund_on_devnet
+from offchain.crowdsourcing.committee_flow import run_committee_flow
 from offchain.crowdsourcing.datatask.flow import run_data_task_flow
 from offchain.crowdsourcing.ml.flow import MlFlowKeys, run_ml_crowdsourcing_flow
 from offchain.crypto.keys import from_private_key
@@ -41,7 +42,7 @@ def main() -> None:
     started = time.perf_counter()
     # Mnemonic accounts: 0 is the deployer, the registry's auditor and the holder of the MTC pools; anvil
     # funds the first ten, the rest get gas money through anvil_setBalance once the chain is connected.
-    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=22)]
+    keys = [from_private_key(bytes(account.key)) for account in dev_accounts(n=29)]
     console.rule("[bold]deploy")
     deployer = deployer_account()
     deployment = deploy_all(project, deployer, msrp=keys[21].address)  # RSMS: the MSRP is 21
@@ -78,6 +79,19 @@ def main() -> None:
     data_task = asyncio.run(run_data_task_flow(w3, deployments, auditor, auditor, console))
     ml_keys = MlFlowKeys.derived(treasury=auditor, auditor=auditor, committee_admin=auditor)
     ml_task = asyncio.run(run_ml_crowdsourcing_flow(w3, deployments, ml_keys, console))
+    # MetaAICM committee: institutions 22-23, seed node 24, candidates 25-28; an election, reputation
+    # changes, a re-election (each recomputed in Python from the on-chain VRF output) and a round reward
+    committee = run_committee_flow(
+        w3,
+        deployments,
+        auditor,
+        keys[22:24],
+        [keys[24].address],
+        keys[25:29],
+        console,
+        funder=auditor,
+        reputation_events=(5, 3, 2, 0),
+    )
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -94,6 +108,7 @@ def main() -> None:
         f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps, "
         f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(web3compute.steps)} web3compute workflow steps, "
         f"{len(rsms.steps)} RSMS steps, "
-        f"{len(market.steps) + len(data_task.steps) + len(ml_task.steps)} MetaAICM steps; "
+        f"{len(market.steps) + len(data_task.steps) + len(ml_task.steps) + len(committee.steps)} "
+        "MetaAICM steps; "
         "full gas report: make gas"
     )
