@@ -4,7 +4,13 @@ pragma solidity ^0.8.24;
 import {BLS12381} from "../platform/BLS12381.sol";
 
 /// @title BLS12381Mock: exposes the BLS12381 library to the cross-tests against offchain/crypto/bls.py
+/// @dev `verify` and `verifyPop` are transactions (they emit `Checked`) so that the gas report records what a
+///      real transaction pays: `eth_estimateGas` of a view that returns false when a precompile runs out of
+///      gas would find the gas at which the pairing *fails* cheaply, not the gas a valid check needs.
+///      Tests read their results with `.call()`.
 contract BLS12381Mock {
+    event Checked(bool valid);
+
     /// @notice RFC 9380 expand_message_xmd (SHA-256, 128 bytes).
     function expandMessageXmd(bytes calldata message, bytes calldata dst) external view returns (bytes memory) {
         return BLS12381.expandMessageXmd(message, dst);
@@ -34,14 +40,15 @@ contract BLS12381Mock {
     /// @notice Signature (or same-message aggregate) verification under DST_SIG.
     function verify(bytes calldata publicKey, bytes calldata message, bytes calldata signature)
         external
-        view
-        returns (bool)
+        returns (bool valid)
     {
-        return BLS12381.verify(publicKey, message, BLS12381.DST_SIG, signature);
+        valid = BLS12381.verify(publicKey, message, BLS12381.DST_SIG, signature);
+        emit Checked(valid);
     }
 
     /// @notice Proof-of-possession verification.
-    function verifyPop(bytes calldata publicKey, bytes calldata proof) external view returns (bool) {
-        return BLS12381.verifyPop(publicKey, proof);
+    function verifyPop(bytes calldata publicKey, bytes calldata proof) external returns (bool valid) {
+        valid = BLS12381.verifyPop(publicKey, proof);
+        emit Checked(valid);
     }
 }

@@ -413,7 +413,7 @@ def test_confirm_install_8_enclaves_one_pairing(
 
 @pytest.mark.parametrize("size", [3, 16])
 def test_confirm_install_gas_is_flat_in_size(
-    msc: Any, chain: Any, user: Any, pool: list[Enclave], gas_log: Any, size: int, token: Any, deployer: Any,
+    gas_log: Any, msc: Any, chain: Any, user: Any, pool: list[Enclave], size: int, token: Any, deployer: Any,
     pool_holders: Any,
 ) -> None:  # fmt: skip
     enclaves = list(pool)
