@@ -527,16 +527,17 @@ contract MSC is ReentrancyGuard {
             enclave.stake -= penalty;
         }
         uint256 envId = c.envId;
-        if (isMember[envId][target]) _removeMember(envId, target);
+        if (isMember[envId][target] && _environments[envId].status == EnvStatus.Live) _removeMember(envId, target);
         emit EnclaveRemoved(challengeId, target, penalty);
         if (penalty != 0) token.safeTransfer(slashRecipient, penalty);
     }
 
-    /// @notice A removed enclave takes back what is left of its stake once it has no open challenge.
+    /// @notice A removed enclave takes back what is left of its stake once it has no open challenge and is in
+    ///         no live environment (where it can still be challenged and slashed).
     function withdrawRemaining() external nonReentrant {
         Enclave storage enclave = _enclaves[msg.sender];
         if (enclave.status != EnclaveStatus.Removed) revert NotRegistered(msg.sender);
-        if (openChallenges[msg.sender] != 0) revert StillBusy(msg.sender);
+        if (openChallenges[msg.sender] != 0 || enclave.liveEnvironments != 0) revert StillBusy(msg.sender);
         uint256 stake = enclave.stake;
         enclave.stake = 0;
         enclave.status = EnclaveStatus.Left;
@@ -643,6 +644,7 @@ contract MSC is ReentrancyGuard {
             env.status = EnvStatus.Dissolved;
             for (uint256 i = 0; i < members.length; ++i) {
                 _enclaves[members[i]].liveEnvironments -= 1;
+                isMember[envId][members[i]] = false;
             }
             emit EnvironmentDissolved(envId);
             return;

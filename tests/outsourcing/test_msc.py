@@ -571,11 +571,32 @@ def test_timeout_removes_and_slashes_then_remaining_members_confirm(
 def test_timeout_below_minimum_dissolves(msc: Any, chain: Any, user: Any, pool: list[Enclave]) -> None:
     env_id, roles = _live(msc, chain, user, pool, 3)
     cid = int(msc.challenge(env_id, roles.monitors[0], REQUEST, sender=user).events[0].challengeId)
+    pending = int(msc.challenge(env_id, roles.executor, REQUEST, sender=user).events[0].challengeId)
     chain.mine(MSC_RESPONSE_WINDOW + 1)
     receipt = msc.timeoutChallenge(cid, sender=user)
     assert receipt.events.filter(msc.EnvironmentDissolved)[0].envId == env_id
     assert msc.environmentInfo(env_id).status == DISSOLVED
     assert msc.enclaveInfo(roles.leader).liveEnvironments == 0
+    assert not msc.isMember(env_id, roles.leader)
+    # a challenge still pending in the dissolved environment: the target is slashed and leaves the pool
+    removed = msc.timeoutChallenge(pending, sender=user).events.filter(msc.EnclaveRemoved)[0]
+    assert removed.enclave == roles.executor
+    assert removed.penalty == STAKE * MSC_SLASH_BPS // 10_000
+    assert msc.enclaveInfo(roles.executor).liveEnvironments == 0
+
+
+def test_removed_member_of_another_environment_cannot_withdraw(
+    msc: Any, chain: Any, user: Any, pool: list[Enclave]
+) -> None:
+    first, roles = _live(msc, chain, user, pool, 9)  # everyone is a member
+    second, _ = _live(msc, chain, user, pool, 9)
+    target = _by_address(pool)[roles.leader]
+    cid = int(msc.challenge(first, target.address, REQUEST, sender=user).events[0].challengeId)
+    chain.mine(MSC_RESPONSE_WINDOW + 1)
+    msc.timeoutChallenge(cid, sender=user)
+    assert msc.isMember(second, target.address)
+    with ape.reverts(msc.StillBusy):  # still answerable (and slashable) in the second environment
+        msc.withdrawRemaining(sender=target.account)
 
 
 def test_leave_returns_the_stake(
