@@ -29,7 +29,6 @@ library BLS12381 {
     /// @notice DST of proofs of possession.
     bytes internal constant DST_POP = "BLS_POP_BLS12381G1_XMD:SHA-256_SSWU_RO_POP_";
 
-    address private constant MODEXP = address(0x05);
     address private constant G1ADD = address(0x0b);
     address private constant G2ADD = address(0x0d);
     address private constant PAIRING = address(0x0f);
@@ -42,58 +41,85 @@ library BLS12381 {
         hex"000000000000000000000000000000000d1b3cc2c7027888be51d9ef691d77bcb679afda66c73f17f9ee3837a55024f78c71363275a75d75d86bab79f74782aa"
         hex"0000000000000000000000000000000013fa4d4a0ad8b1ce186ed5061789213d993923066dddaf1040bc3ff59f825c78df74f2d75467e25e0f55f8a00fa030ed";
 
-    /// @dev The field prime p, left-padded to 64 bytes: the modulus of the MODEXP reduction, so that the
-    ///      precompile's output is already an EIP-2537 field element.
-    bytes private constant P_PADDED =
-        hex"000000000000000000000000000000001a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab";
+    /// @dev The field prime p left-padded to 64 bytes (the MODEXP modulus), as two words.
+    uint256 private constant P_HIGH = 0x000000000000000000000000000000001a0111ea397fe69a4b1ba7b6434bacd7;
+    uint256 private constant P_LOW = 0x64774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab;
 
     // ------------------------------------------------------------------------------ hash to curve
 
     /// @notice RFC 9380 expand_message_xmd with SHA-256, fixed to the 128 bytes that hash_to_field needs
     ///         for two elements of Fp (L = 64 each).
+    /// @dev In assembly: the message is laid out once past the free-memory pointer and the five SHA-256
+    ///      precompile calls hash from there (the Solidity version spent ~5k gas on packing copies).
     /// @param message The message.
     /// @param dst The domain-separation tag (1..255 bytes).
     /// @return uniform 128 pseudo-random bytes.
     function expandMessageXmd(bytes memory message, bytes memory dst) internal view returns (bytes memory uniform) {
-        if (dst.length == 0 || dst.length > 255) revert BlsInvalidDst();
-        bytes memory dstPrime = abi.encodePacked(dst, uint8(dst.length));
-        bytes32 b0 = sha256(abi.encodePacked(bytes32(0), bytes32(0), message, uint16(128), uint8(0), dstPrime));
-        bytes32 b1 = sha256(abi.encodePacked(b0, uint8(1), dstPrime));
-        bytes32 b2 = sha256(abi.encodePacked(b0 ^ b1, uint8(2), dstPrime));
-        bytes32 b3 = sha256(abi.encodePacked(b0 ^ b2, uint8(3), dstPrime));
-        bytes32 b4 = sha256(abi.encodePacked(b0 ^ b3, uint8(4), dstPrime));
-        uniform = abi.encodePacked(b1, b2, b3, b4);
+        uint256 dstLength = dst.length;
+        if (dstLength == 0 || dstLength > 255) revert BlsInvalidDst();
+        uniform = new bytes(128);
+        bool ok;
+        assembly ("memory-safe") {
+            let buf := mload(0x40)
+            let messageLength := mload(message)
+            // b0 = H(Z_pad(64) || message || I2OSP(128, 2) || I2OSP(0, 1) || DST || I2OSP(len(DST), 1))
+            mstore(buf, 0)
+            mstore(add(buf, 32), 0)
+            mcopy(add(buf, 64), add(message, 32), messageLength)
+            let tail := add(add(buf, 64), messageLength)
+            mstore8(tail, 0x00)
+            mstore8(add(tail, 1), 0x80)
+            mstore8(add(tail, 2), 0x00)
+            mcopy(add(tail, 3), add(dst, 32), dstLength)
+            mstore8(add(add(tail, 3), dstLength), dstLength)
+            ok := staticcall(gas(), 0x02, buf, sub(add(add(tail, 4), dstLength), buf), 0x00, 32)
+            let b0 := mload(0x00)
+            // b_i = H((b0 XOR b_{i-1}) || I2OSP(i, 1) || DST'), b_0' = 0 so that b_1 = H(b0 || 1 || DST')
+            mcopy(add(buf, 33), add(dst, 32), dstLength)
+            mstore8(add(add(buf, 33), dstLength), dstLength)
+            let inputLength := add(34, dstLength)
+            let out := add(uniform, 32)
+            let previous := 0
+            for { let i := 1 } lt(i, 5) { i := add(i, 1) } {
+                mstore(buf, xor(b0, previous))
+                mstore8(add(buf, 32), i)
+                ok := and(ok, staticcall(gas(), 0x02, buf, inputLength, out, 32))
+                previous := mload(out)
+                out := add(out, 32)
+            }
+        }
+        if (!ok) revert BlsPrecompileFailed(address(0x02));
     }
 
     /// @notice RFC 9380 hash_to_curve to G1 (random-oracle variant) with the given DST.
+    /// @dev u_k = OS2IP(uniform[64k .. 64k+64]) mod p through MODEXP (exponent 1, modulus p left-padded to 64
+    ///      bytes, so the output is an EIP-2537 field element), Q_k = MAP_FP_TO_G1(u_k) (the precompile
+    ///      clears the cofactor, which commutes with the addition), H = Q_0 + Q_1 by G1ADD.
     /// @param message The message.
     /// @param dst The domain-separation tag.
     /// @return point The EIP-2537 encoding (128 bytes) of H(message).
     function hashToG1(bytes memory message, bytes memory dst) internal view returns (bytes memory point) {
         bytes memory uniform = expandMessageXmd(message, dst);
-        bytes memory q0 = _mapToG1(_reduce(uniform, 0));
-        bytes memory q1 = _mapToG1(_reduce(uniform, 64));
-        point = g1Add(q0, q1);
-    }
-
-    /// @dev One 64-byte chunk of `uniform` reduced modulo p, as a 64-byte EIP-2537 field element.
-    function _reduce(bytes memory uniform, uint256 offset) private view returns (bytes memory fp) {
-        bytes32 hi;
-        bytes32 lo;
+        point = new bytes(G1_LENGTH);
+        bool ok = true;
         assembly ("memory-safe") {
-            hi := mload(add(add(uniform, 32), offset))
-            lo := mload(add(add(uniform, 64), offset))
+            let buf := mload(0x40) // 225-byte MODEXP input, then u (64 bytes), then Q_0 || Q_1 (256 bytes)
+            let u := add(buf, 256)
+            let qs := add(buf, 320)
+            for { let k := 0 } lt(k, 2) { k := add(k, 1) } {
+                mstore(buf, 64)
+                mstore(add(buf, 32), 1)
+                mstore(add(buf, 64), 64)
+                mcopy(add(buf, 96), add(add(uniform, 32), mul(k, 64)), 64)
+                mstore8(add(buf, 160), 1)
+                mstore(add(buf, 161), P_HIGH)
+                mstore(add(buf, 193), P_LOW)
+                ok := and(ok, staticcall(gas(), 0x05, buf, 225, u, 64))
+                ok := and(ok, staticcall(gas(), 0x10, u, 64, add(qs, mul(k, 128)), 128))
+            }
+            ok := and(ok, staticcall(gas(), 0x0b, qs, 256, add(point, 32), 128))
         }
-        bytes memory input = abi.encodePacked(uint256(64), uint256(1), uint256(64), hi, lo, uint8(1), P_PADDED);
-        bool ok;
-        (ok, fp) = MODEXP.staticcall(input);
-        if (!ok || fp.length != 64) revert BlsPrecompileFailed(MODEXP);
-    }
-
-    function _mapToG1(bytes memory fp) private view returns (bytes memory point) {
-        bool ok;
-        (ok, point) = MAP_FP_TO_G1.staticcall(fp);
-        if (!ok || point.length != G1_LENGTH) revert BlsPrecompileFailed(MAP_FP_TO_G1);
+        if (!ok) revert BlsPrecompileFailed(MAP_FP_TO_G1);
     }
 
     // ------------------------------------------------------------------------------ group operations
