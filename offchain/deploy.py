@@ -359,7 +359,7 @@ class OutsourcingConfig:
     environment_id: bytes | None = None  # bind ASC to this execution environment at once
 
 
-def deploy_outsourcing(
+def deploy_asc(
     project: Any,
     deployer: Any,
     platform: Deployment,
@@ -392,4 +392,47 @@ def deploy_outsourcing(
         asc.setEnvironment(config.environment_id, sender=deployer)
     platform.contracts["ASC"] = asc
     platform.records["ASC"] = _record(asc)
+    return platform
+
+
+MSC_MIN_STAKE = 1_000 * TOKEN_UNIT
+MSC_SLASH_BPS = 5_000
+MSC_RESPONSE_WINDOW = 20  # blocks
+MSC_VRF_WINDOW = 20  # blocks
+
+
+@dataclass
+class MscConfig:
+    """Deployment parameters of MSC (seed 000 leaves all of them unspecified: these are our defaults)."""
+
+    attestation_key: str | None = None  # defaults to the deterministic test authority (simulated TEE)
+    measurement: bytes | None = None  # defaults to the test enclave program's measurement
+    slash_recipient: str | None = None  # defaults to the deployer
+    min_stake: int = MSC_MIN_STAKE
+    slash_bps: int = MSC_SLASH_BPS
+    response_window: int = MSC_RESPONSE_WINDOW
+    vrf_window: int = MSC_VRF_WINDOW
+
+
+def deploy_msc(
+    project: Any, deployer: Any, platform: Deployment, msc_config: MscConfig | None = None
+) -> Deployment:
+    """Deploy Meta-BMEOC's on-chain contracts (seed 000): MSC, the management contract of the enclave pool,
+    staking the platform's MetaCoin. Adds it to ``platform`` (instances and records) and returns it."""
+    from offchain.outsourcing.msc_messages import TEST_MEASUREMENT, simulated_attestation_authority
+
+    config = msc_config or MscConfig()
+    msc = deployer.deploy(
+        project.MSC,
+        platform.contracts["MetaCoin"].address,
+        config.attestation_key or simulated_attestation_authority().address,
+        config.measurement or TEST_MEASUREMENT,
+        config.slash_recipient or deployer.address,
+        config.min_stake,
+        config.slash_bps,
+        config.response_window,
+        config.vrf_window,
+    )
+    platform.contracts["MSC"] = msc
+    platform.records["MSC"] = _record(msc)
     return platform

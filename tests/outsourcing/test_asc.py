@@ -16,7 +16,7 @@ from offchain.crypto.derivation import encryption_keypair
 from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import KeyPair, derive, from_private_key
 from offchain.crypto.signing import sign_hash
-from offchain.deploy import Deployment, OutsourcingConfig, deploy_outsourcing
+from offchain.deploy import Deployment, OutsourcingConfig, deploy_asc
 from offchain.outsourcing import get_field, prepare_task, random_dense
 from offchain.outsourcing.asc import (
     RewardLedger,
@@ -83,7 +83,7 @@ def bmeoc(
     verifier.setEnvironment(ENV_ID, env_key.address, sender=deployer)
     token, registry = platform.contracts["MetaCoin"], platform.contracts["RSC"]
     token.transfer(deployer, CONFIG.incentive_funding, sender=pool_holders[3])
-    deploy_outsourcing(project, deployer, platform, verifier, CONFIG)
+    deploy_asc(project, deployer, platform, verifier, CONFIG)
     asc = platform.contracts["ASC"]
     mtd = accounts[6]
     enc = encryption_keypair(from_private_key(mtd.private_key)).compressed_public_key
