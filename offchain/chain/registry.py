@@ -9,18 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
+from offchain.chain.contract_client import ContractClient
 from offchain.chain.roles import ActorRole
 
 if TYPE_CHECKING:
-    from web3.contract import Contract
     from web3.types import TxReceipt
 
-    from offchain.chain.sender import TransactionSender
 
 DISCOVERY_PAGE = 200
 
@@ -77,17 +76,8 @@ def _provider_id(provider: bytes | str) -> bytes:
     return raw.ljust(32, b"\0")
 
 
-class RegistryClient:
+class RegistryClient(ContractClient):
     """Reads RSC with plain calls and writes it through the shared ``TransactionSender``."""
-
-    def __init__(self, contract: Contract, sender: TransactionSender | None = None) -> None:
-        self.contract = contract
-        self.sender = sender
-
-    def _send(self, call: Any) -> TxReceipt:
-        if self.sender is None:
-            raise RuntimeError("this RegistryClient is read-only: give it a TransactionSender to write")
-        return self.sender.send(call)
 
     # ------------------------------------------------------------------ writes (the sender's own record)
 

@@ -16,7 +16,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from offchain.chain.sender import TransactionSender
+from offchain.chain.contract_client import ContractClient
 from offchain.crypto import ecies_lite
 from offchain.marketplace.rules import Outcome
 
@@ -95,21 +95,8 @@ class ReputationReader:
         return bool(self.contract.functions.haveMet(a, b).call())
 
 
-class MarketClient:
+class MarketClient(ContractClient):
     """MPC for one account (``sender``), or read-only without one."""
-
-    def __init__(self, mpc: Contract, sender: TransactionSender | None = None) -> None:
-        self.contract = mpc
-        self.sender = sender
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
-
-    def _send(self, call: Any) -> TxReceipt:
-        if self.sender is None:
-            raise RuntimeError("this MarketClient is read-only (no sender)")
-        return self.sender.send(call)
 
     def _event(self, receipt: TxReceipt, name: str) -> Any:
         events = getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
+from offchain.chain.contract_client import ContractClient
 from offchain.chain.errors import ContractRevert, TransactionFailed
 from offchain.chain.events import get_events
 from offchain.resource_auth.ledger_api import (
@@ -31,11 +32,10 @@ from offchain.resource_auth.ledger_api import (
 )
 
 if TYPE_CHECKING:
-    from web3.contract import Contract
-    from web3.types import BlockIdentifier, TxReceipt
+    from web3.types import BlockIdentifier
 
     from offchain.chain.deployments import Deployments
-    from offchain.chain.sender import ContractCall, TransactionSender
+    from offchain.chain.sender import TransactionSender
 
 __all__ = ["ChainLedger", "LedgerCheck", "PoolInfo"]
 
@@ -69,7 +69,7 @@ def _revert_name(exc: ContractRevert | TransactionFailed) -> tuple[str | None, d
     return None, {}
 
 
-class ChainLedger:
+class ChainLedger(ContractClient):
     """:class:`~offchain.resource_auth.ledger_api.Ledger` on the ``RSMSLedger`` contract: reads with calls,
     writes through the sender.
 
@@ -80,10 +80,6 @@ class ChainLedger:
     (wrong writer, closed pool) as the chain layer's :class:`~offchain.chain.errors.ContractRevert` with the
     contract's error name.
     """
-
-    def __init__(self, contract: Contract, sender: TransactionSender | None = None) -> None:
-        self.contract = contract
-        self.sender = sender
 
     @classmethod
     def from_deployments(
@@ -188,11 +184,6 @@ class ChainLedger:
         self._send(self.contract.functions.closePool(check_pool(pool_id)))
 
     # ------------------------------------------------------------------ internals
-
-    def _send(self, call: ContractCall) -> TxReceipt:
-        if self.sender is None:
-            raise RuntimeError("this ChainLedger is read-only: give it a TransactionSender to write")
-        return self.sender.send(call)
 
     @contextmanager
     def _translated(self) -> Iterator[None]:

@@ -14,8 +14,8 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from offchain.chain.contract_client import ContractClient
 from offchain.chain.events import get_events
-from offchain.chain.sender import TransactionSender
 from offchain.crypto import ecies_lite
 
 UINT256_MAX = 2**256 - 1
@@ -108,21 +108,8 @@ class RaisedDispute:
     ticket_id: int
 
 
-class DataTaskClient:
+class DataTaskClient(ContractClient):
     """DC for one account (``sender``), or read-only without one."""
-
-    def __init__(self, dc: Contract, sender: TransactionSender | None = None) -> None:
-        self.contract = dc
-        self.sender = sender
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
-
-    def _send(self, call: Any) -> TxReceipt:
-        if self.sender is None:
-            raise RuntimeError("this DataTaskClient is read-only (no sender)")
-        return self.sender.send(call)
 
     def _event(self, receipt: TxReceipt, name: str) -> Any:
         events = getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)
@@ -238,21 +225,8 @@ class Ticket:
     qualified: bool
 
 
-class OracleClient:
+class OracleClient(ContractClient):
     """OracleManager for one account (``sender``), or read-only without one."""
-
-    def __init__(self, manager: Contract, sender: TransactionSender | None = None) -> None:
-        self.contract = manager
-        self.sender = sender
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
-
-    def _send(self, call: Any) -> TxReceipt:
-        if self.sender is None:
-            raise RuntimeError("this OracleClient is read-only (no sender)")
-        return self.sender.send(call)
 
     def approve(self, token: Contract, amount: int = UINT256_MAX) -> TxReceipt:
         return self._send(token.functions.approve(self.contract.address, amount))
