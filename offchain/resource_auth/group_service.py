@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field, field_validator
@@ -268,38 +268,22 @@ class GroupDesk:
 def serve_msrp_groups(agent: Agent, desk: GroupDesk) -> None:
     """Register the MSRP's group routes; every refusal is a 4xx with the rejection's name and reason."""
 
-    async def open_group(sender: str, request: GroupRequest) -> Frames:
-        try:
-            setups = await asyncio.to_thread(desk.open, request)
-        except RSMSError as exc:
-            raise agent_error(exc) from exc
-        return Frames.of([setup.to_bytes() for setup in setups])
+    def frames_route(
+        answer: Callable[[GroupRequest], Sequence[GroupSetup | KeyUpdate]], *, threaded: bool = True
+    ) -> Callable[[str, GroupRequest], Awaitable[Frames]]:
+        async def handle(sender: str, request: GroupRequest) -> Frames:
+            try:
+                items = await asyncio.to_thread(answer, request) if threaded else answer(request)
+            except RSMSError as exc:
+                raise agent_error(exc) from exc
+            return Frames.of([item.to_bytes() for item in items])
 
-    async def leave(sender: str, request: GroupRequest) -> Frames:
-        try:
-            updates = await asyncio.to_thread(desk.leave, request)
-        except RSMSError as exc:
-            raise agent_error(exc) from exc
-        return Frames.of([update.to_bytes() for update in updates])
+        return handle
 
-    async def replace(sender: str, request: GroupRequest) -> Frames:
-        try:
-            setups = await asyncio.to_thread(desk.replace, request)
-        except RSMSError as exc:
-            raise agent_error(exc) from exc
-        return Frames.of([setup.to_bytes() for setup in setups])
-
-    async def pending(sender: str, request: GroupRequest) -> Frames:
-        try:
-            updates = desk.take_pending(request)
-        except RSMSError as exc:
-            raise agent_error(exc) from exc
-        return Frames.of([update.to_bytes() for update in updates])
-
-    agent.route(OPEN, GroupRequest, open_group)
-    agent.route(LEAVE, GroupRequest, leave)
-    agent.route(REPLACE, GroupRequest, replace)
-    agent.route(PENDING, GroupRequest, pending)
+    agent.route(OPEN, GroupRequest, frames_route(desk.open))
+    agent.route(LEAVE, GroupRequest, frames_route(desk.leave))
+    agent.route(REPLACE, GroupRequest, frames_route(desk.replace))
+    agent.route(PENDING, GroupRequest, frames_route(desk.take_pending, threaded=False))
 
 
 # ---------------------------------------------------------------------------------------------- RPM
