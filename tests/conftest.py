@@ -19,7 +19,8 @@ from ape.managers.chain import TransactionHistory
 
 from offchain.bench.environment import environment_markdown, environment_record
 from offchain.bench.gas import GasLog
-from offchain.deploy import Deployment, PlatformConfig, deploy_platform
+from offchain.chain.deployments import Deployments, load_deployments
+from offchain.deploy import Deployment, PlatformConfig, deploy_aicm, deploy_platform, write_deployments
 
 GAS_LOG = GasLog()
 _original_append = TransactionHistory.append
@@ -142,6 +143,20 @@ def platform(project: Any, deployer: Any, auditor: Any, pool_holders: Any) -> It
         auditor=str(auditor.address),
     )
     return deploy_platform(project, deployer, config)
+
+
+@pytest.fixture(scope="module")
+def aicm_deployments(
+    project: Any, deployer: Any, platform: Deployment, tmp_path_factory: pytest.TempPathFactory, chain: Any
+) -> Deployments:
+    """A deployments file holding the platform and the MetaAICM contracts, as the agents' flows read it."""
+    aicm = deploy_aicm(project, deployer, platform)
+    merged = Deployment(platform.network, platform.chain_id)
+    for part in (platform, aicm):
+        merged.contracts.update(part.contracts)
+        merged.records.update(part.records)
+    path = write_deployments(merged, chain.provider.uri, root=tmp_path_factory.mktemp("deployments"))
+    return load_deployments(path)
 
 
 @pytest.fixture(scope="module")

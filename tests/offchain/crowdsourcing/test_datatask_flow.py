@@ -14,7 +14,7 @@ from rich.console import Console
 from offchain.agents.client import AgentClient
 from offchain.agents.errors import AgentCallError
 from offchain.chain.connection import connect, contract
-from offchain.chain.deployments import Deployments, load_deployments
+from offchain.chain.deployments import Deployments
 from offchain.chain.devnet import fund_on_devnet
 from offchain.crowdsourcing.datatask.agents import (
     REVIEW_ACTION,
@@ -29,7 +29,6 @@ from offchain.crowdsourcing.datatask.flow import ALPHA, SPEC, THETA, run_data_ta
 from offchain.crypto import ecies_lite
 from offchain.crypto.derivation import encryption_keypair
 from offchain.crypto.keys import KeyPair, derive, from_private_key
-from offchain.deploy import Deployment, deploy_aicm, write_deployments
 from offchain.marketplace.reference import parse_keyed_reference
 from offchain.marketplace.support import ONE, TOKEN, advance_time, chain_now, registry_for, sender_for
 from offchain.storage.embedded import LocalStore
@@ -38,14 +37,8 @@ QUIET = Console(quiet=True)
 
 
 @pytest.fixture(scope="module")
-def deployments(
-    project: Any, deployer: Any, platform: Deployment, tmp_path_factory: pytest.TempPathFactory, chain: Any
-) -> Deployments:
-    aicm = deploy_aicm(project, deployer, platform)
-    platform.contracts.update(aicm.contracts)
-    platform.records.update(aicm.records)
-    path = write_deployments(platform, chain.provider.uri, root=tmp_path_factory.mktemp("deployments"))
-    return load_deployments(path)
+def deployments(aicm_deployments: Deployments) -> Deployments:
+    return aicm_deployments
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from offchain.agents.client import AgentClient
 from offchain.agents.runner import ROLE_SERVICES
 from offchain.agents.service import Agent
 from offchain.chain.connection import connect, contract
-from offchain.chain.deployments import Deployments, load_deployments
+from offchain.chain.deployments import Deployments
 from offchain.chain.devnet import fund_on_devnet
 from offchain.chain.registry import RegistryClient
 from offchain.chain.roles import ActorRole
@@ -44,7 +44,6 @@ from offchain.crowdsourcing.ml.models import RECIPES, digits_split
 from offchain.crowdsourcing.ml.sealed import publish_sealed
 from offchain.crowdsourcing.rules import ONE, settle_scored
 from offchain.crypto.keys import KeyPair, from_private_key
-from offchain.deploy import Deployment, deploy_aicm, write_deployments
 from offchain.storage import EncryptedStore, LocalStore
 
 QUIET = Console(quiet=True)
@@ -55,16 +54,8 @@ def key_of(account: Any) -> KeyPair:
 
 
 @pytest.fixture(scope="module")
-def deployments(
-    project: Any, deployer: Any, platform: Deployment, tmp_path_factory: pytest.TempPathFactory, chain: Any
-) -> Deployments:
-    aicm = deploy_aicm(project, deployer, platform)
-    merged = Deployment(platform.network, platform.chain_id)
-    for part in (platform, aicm):
-        merged.contracts.update(part.contracts)
-        merged.records.update(part.records)
-    path = write_deployments(merged, chain.provider.uri, root=tmp_path_factory.mktemp("deployments"))
-    return load_deployments(path)
+def deployments(aicm_deployments: Deployments) -> Deployments:
+    return aicm_deployments
 
 
 def test_a_model_task_runs_end_to_end_with_real_agents(

@@ -13,13 +13,12 @@ from rich.console import Console
 from offchain.agents.client import AgentClient
 from offchain.agents.errors import AgentCallError
 from offchain.chain.connection import connect, contract
-from offchain.chain.deployments import Deployments, load_deployments
+from offchain.chain.deployments import Deployments
 from offchain.chain.devnet import fund_on_devnet
 from offchain.chain.errors import ContractRevert
 from offchain.chain.roles import ActorRole
 from offchain.crypto import ecies_lite
 from offchain.crypto.keys import KeyPair, derive, from_private_key
-from offchain.deploy import Deployment, deploy_aicm, write_deployments
 from offchain.marketplace.agents import DELIVER_ACTION, Buyer, DeliverReceipt, DeliverRequest, Seller
 from offchain.marketplace.chain import MarketClient, ProductType, PurchaseStatus, ReputationReader
 from offchain.marketplace.flow import PRICE, run_marketplace_flow, sample_dataset
@@ -32,14 +31,8 @@ QUIET = Console(quiet=True)
 
 
 @pytest.fixture(scope="module")
-def deployments(
-    project: Any, deployer: Any, platform: Deployment, tmp_path_factory: pytest.TempPathFactory, chain: Any
-) -> Deployments:
-    aicm = deploy_aicm(project, deployer, platform)
-    platform.contracts.update(aicm.contracts)
-    platform.records.update(aicm.records)
-    path = write_deployments(platform, chain.provider.uri, root=tmp_path_factory.mktemp("deployments"))
-    return load_deployments(path)
+def deployments(aicm_deployments: Deployments) -> Deployments:
+    return aicm_deployments
 
 
 @pytest.fixture(scope="module")
