@@ -8,8 +8,9 @@ aggregation is made safe against rogue keys by a proof of possession (a signatur
 
 Every curve operation and every pairing runs in ``pyblst`` (supranational's blst). ``py-arkworks-bls12381``
 only converts between blst's compressed form and the affine coordinates of EIP-2537 (a change of
-encoding, with its own curve and subgroup checks). Nothing here is hand-rolled except
-:func:`expand_message_xmd`, which exists only to cross-test the contract's intermediate value.
+encoding, with its own curve and subgroup checks). Nothing here is hand-rolled; the contract's
+``expand_message_xmd`` intermediate is cross-tested against
+:func:`offchain.crypto.hashing.expand_message_xmd`.
 """
 
 from __future__ import annotations
@@ -109,22 +110,6 @@ def is_infinity(encoded: bytes) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ hashing
-
-
-def expand_message_xmd(message: bytes, dst: bytes, length: int = 128) -> bytes:
-    """RFC 9380 §5.3.1 expand_message_xmd with SHA-256 (used to cross-test the contract's intermediate)."""
-    if not 0 < len(dst) <= 255:
-        raise ValueError("the DST must have 1..255 bytes")
-    ell = -(-length // 32)
-    if ell > 255 or length > 65535:
-        raise ValueError("requested length too large")
-    dst_prime = dst + bytes([len(dst)])
-    b0 = hashlib.sha256(bytes(64) + message + length.to_bytes(2, "big") + b"\x00" + dst_prime).digest()
-    blocks = [hashlib.sha256(b0 + b"\x01" + dst_prime).digest()]
-    for i in range(2, ell + 1):
-        mixed = bytes(a ^ b for a, b in zip(b0, blocks[-1], strict=True))
-        blocks.append(hashlib.sha256(mixed + bytes([i]) + dst_prime).digest())
-    return b"".join(blocks)[:length]
 
 
 def hash_to_g1_point(message: bytes, dst: bytes) -> Any:

@@ -15,31 +15,15 @@ Each call counts one T_HF (H1 counts one T_HF too: the paper treats it as a hash
 
 from __future__ import annotations
 
-import hashlib
 from typing import Final
 
+from offchain.crypto.hashing import expand_message_xmd
 from offchain.resource_auth.costs import COUNTER
 from offchain.resource_auth.group import POINT_BYTES, Point, Q, hash_to_curve, scalar_to_bytes
 
 DST_PREFIX: Final = b"RSMS-V01-"
 SUITE: Final = b"_XMD:SHA-256_"
 Part = Point | int | bytes | str
-
-
-def expand_message_xmd(message: bytes, dst: bytes, length: int) -> bytes:
-    """RFC 9380 §5.3.1 with SHA-256."""
-    if len(dst) > 255:
-        raise ValueError("domain separation tag longer than 255 bytes")
-    ell = -(-length // 32)
-    if ell > 255 or length > 65535:
-        raise ValueError("requested output too long")
-    dst_prime = dst + bytes([len(dst)])
-    b0 = hashlib.sha256(bytes(64) + message + length.to_bytes(2, "big") + b"\x00" + dst_prime).digest()
-    blocks = [hashlib.sha256(b0 + b"\x01" + dst_prime).digest()]
-    for index in range(2, ell + 1):
-        mixed = bytes(x ^ y for x, y in zip(b0, blocks[-1], strict=True))
-        blocks.append(hashlib.sha256(mixed + bytes([index]) + dst_prime).digest())
-    return b"".join(blocks)[:length]
 
 
 def encode(*parts: Part) -> bytes:

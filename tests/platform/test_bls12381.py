@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from offchain.crypto import bls
+from offchain.crypto.hashing import expand_message_xmd
 
 QUUX_G1 = b"QUUX-V01-CS02-with-BLS12381G1_XMD:SHA-256_SSWU_RO_"
 
@@ -21,7 +22,7 @@ def lib(project: Any, deployer: Any) -> Any:
 
 def test_expand_message_xmd_matches_python(lib: Any, measure_view: Callable[..., int]) -> None:
     for message, dst in ((b"", QUUX_G1), (b"abc", bls.DST_SIG), (b"x" * 200, b"D")):
-        assert bytes(lib.expandMessageXmd(message, dst)) == bls.expand_message_xmd(message, dst, 128)
+        assert bytes(lib.expandMessageXmd(message, dst)) == expand_message_xmd(message, dst, 128)
     measure_view(lib, "expandMessageXmd", b"abc", bls.DST_SIG)
 
 
