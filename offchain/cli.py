@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from offchain.bench.report import figures_table
 from offchain.modexp.cli import app as modexp_app
 from offchain.outsourcing.cli import bench_command as bench_outsourcing
 from offchain.outsourcing.cli import outsource_command
@@ -139,12 +140,9 @@ def bench_platform(
     from offchain.bench.platform import BenchSize, run
 
     figures = run(out, BenchSize.quick() if quick else BenchSize(), console)
-    table = Table(title="platform benchmark")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in figures.items():
-        table.add_row(key, f"{value:,.3f}" if value < 100 else f"{value:,.0f}")
-    console.print(table)
+    console.print(
+        figures_table("platform benchmark", figures, lambda v: f"{v:,.3f}" if v < 100 else f"{v:,.0f}")
+    )
 
 
 bench_app.command("web3compute-onion")(bench_web3compute_onion)
@@ -165,12 +163,9 @@ def bench_modexp(
     from offchain.modexp.bench import BenchSize, run
 
     figures = run(out, BenchSize.quick() if quick else BenchSize(), console)
-    table = Table(title="MExpm benchmark")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in figures.items():
-        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
-    console.print(table)
+    console.print(
+        figures_table("MExpm benchmark", figures, lambda v: f"{v:.4g}" if isinstance(v, float) else str(v))
+    )
 
 
 bench_app.command("resource-auth")(bench_resource_auth)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rich.table import Table as RichTable
 
 from offchain.bench.environment import environment_markdown, environment_record
 
@@ -62,6 +64,18 @@ def write_csv(table: Table, path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(table.columns)
         writer.writerows(["" if cell is None else cell for cell in row] for row in table.rows)
+
+
+def figures_table(
+    title: str, figures: Mapping[str, Any], show: Callable[[Any], str] = str, value_header: str = "value"
+) -> RichTable:
+    """A benchmark's headline figures as a rich table for the console (``show`` formats each value)."""
+    table = RichTable(title=title)
+    table.add_column("figure")
+    table.add_column(value_header, justify="right")
+    for key, value in figures.items():
+        table.add_row(key, show(value))
+    return table
 
 
 def update_summary(path: Path, figures: Mapping[str, Any]) -> dict[str, Any]:

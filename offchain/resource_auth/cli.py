@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+
+from offchain.bench.report import figures_table
 
 console = Console()
 
@@ -20,9 +21,5 @@ def bench_resource_auth(
     from offchain.resource_auth.bench import BenchSize, headline, run
 
     figures = run(out, BenchSize.quick() if quick else BenchSize(), console)
-    table = Table(title=f"RSMS costs (full report: {out}/costs.md)")
-    table.add_column("figure")
-    table.add_column("this machine", justify="right")
-    for label, value in headline(figures):
-        table.add_row(label, value)
-    console.print(table)
+    title = f"RSMS costs (full report: {out}/costs.md)"
+    console.print(figures_table(title, dict(headline(figures)), value_header="this machine"))

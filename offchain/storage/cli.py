@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from offchain.bench.report import figures_table
 from offchain.storage.base import ContentStore
 from offchain.storage.embedded import LocalStore
 from offchain.storage.encrypted import EncryptedStore, SealedRef
@@ -128,15 +129,9 @@ def bench_storage(
     quick: Annotated[bool, typer.Option(help="two runs, files up to 60 MB (smoke run)")] = False,
 ) -> None:
     """Table 4.2 of seed 001 (upload/download of 17 dataset and model sizes) on the embedded store."""
-    from rich.table import Table
 
     from offchain.storage.bench import BenchSize, run
 
     figures = run(out, BenchSize.quick() if quick else BenchSize(runs=runs), console)
-    table = Table(title="storage benchmark")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in figures.items():
-        table.add_row(key, str(value))
-    Console().print(table)
+    Console().print(figures_table("storage benchmark", figures))
     Console().print(f"reports in {out}/")

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+
+from offchain.bench.report import figures_table
 
 console = Console()
 
@@ -20,12 +21,7 @@ def bench_channel(
     from offchain.web3compute.bench_channel import TARGET_UPDATES_PER_S, BenchSize, run
 
     figures = run(out, BenchSize.quick() if quick else BenchSize(), console)
-    table = Table(title="web3compute channel benchmark")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in figures.items():
-        table.add_row(key, f"{value:,}")
-    console.print(table)
+    console.print(figures_table("web3compute channel benchmark", figures, lambda v: f"{v:,}"))
     rate = float(figures["channel_updates_per_s"])
     verdict = "meets" if rate >= TARGET_UPDATES_PER_S else "misses"
     console.print(f"channel_updates_per_s = {rate:,.0f}: {verdict} the target of {TARGET_UPDATES_PER_S:,}/s")

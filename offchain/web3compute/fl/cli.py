@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+
+from offchain.bench.report import figures_table
 
 
 def bench(
@@ -20,12 +21,8 @@ def bench(
 
     console = Console()
     values = run(out, BenchSize.quick() if quick else BenchSize(), console, seed)
-    table = Table(title=f"web3compute FL benchmark ({out}/web3compute-fl.md)")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in values.items():
-        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
-    console.print(table)
+    title = f"web3compute FL benchmark ({out}/web3compute-fl.md)"
+    console.print(figures_table(title, values, lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)))
     if values["fl_final_accuracy"] <= values["fl_baseline_accuracy"]:
         console.print("[red]FedAvg did not beat the majority-class baseline[/]")
         raise typer.Exit(1)

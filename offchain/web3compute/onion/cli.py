@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+
+from offchain.bench.report import figures_table
 
 
 def _show(value: object) -> str:
@@ -28,11 +29,6 @@ def bench(
 
     console = Console()
     values = run(out, BenchSize.quick() if quick else BenchSize(), console, seed)
-    table = Table(title=f"web3compute onion benchmark ({out}/web3compute-onion.md)")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in values.items():
-        table.add_row(key, _show(value))
-    console.print(table)
+    console.print(figures_table(f"web3compute onion benchmark ({out}/web3compute-onion.md)", values, _show))
     if not (values["onion_fig5a_orderings_hold"] and values["onion_fig5b_orderings_hold"]):
         console.print("[yellow]some of the paper's orderings do not hold in our model: see the report[/]")
