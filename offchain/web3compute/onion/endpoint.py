@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from offchain.crypto.keys import KeyPair
 from offchain.web3compute.onion.cells import DEFAULT_FORMAT, CellFormat, MalformedCell
 from offchain.web3compute.onion.e2e import max_reply_size, open_request, seal_reply
-from offchain.web3compute.onion.transport import Observation, close, peer_host, read_exactly
+from offchain.web3compute.onion.transport import Observation, TcpService, close, peer_host, read_exactly
 
 LOG = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ async def echo(data: bytes) -> bytes:
     return data
 
 
-class SandboxEndpoint:
+class SandboxEndpoint(TcpService):
     """A TCP service reached through onion circuits; ``handler`` maps a request to its reply."""
 
     def __init__(
@@ -61,29 +61,8 @@ class SandboxEndpoint:
         self._server: asyncio.Server | None = None
 
     @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
     def public_key(self) -> bytes:
         return self.keypair.compressed_public_key
-
-    async def start(self) -> SandboxEndpoint:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> SandboxEndpoint:
-        return await self.start()
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
 
     def _drop(self, predecessor: str, reason: str, received: int) -> None:
         LOG.warning("%s: dropped a payload from %s: %s", self.name, predecessor, reason)

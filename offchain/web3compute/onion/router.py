@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from typing import Self
 
 from offchain.crypto.keys import KeyPair
 from offchain.web3compute.onion.cells import (
@@ -22,12 +23,19 @@ from offchain.web3compute.onion.cells import (
     peel,
     wrap_reply,
 )
-from offchain.web3compute.onion.transport import Observation, close, connect, peer_host, read_exactly
+from offchain.web3compute.onion.transport import (
+    Observation,
+    TcpService,
+    close,
+    connect,
+    peer_host,
+    read_exactly,
+)
 
 LOG = logging.getLogger(__name__)
 
 
-class OnionRouter:
+class OnionRouter(TcpService):
     """One onion router listening on ``host:port`` (``port=0``: any free port)."""
 
     def __init__(
@@ -55,30 +63,13 @@ class OnionRouter:
         self._server: asyncio.Server | None = None
 
     @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
     def drops(self) -> list[Observation]:
         return [item for item in self.observations if item.outcome == "dropped"]
 
-    async def start(self) -> OnionRouter:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
+    async def start(self) -> Self:
+        await super().start()
         LOG.info("%s listening on %s", self.name, self.address)
         return self
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> OnionRouter:
-        return await self.start()
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
 
     def _seen(self, tag: bytes) -> bool:
         if tag in self._replay:

@@ -6,8 +6,42 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
+from typing import Self
 
 from offchain.web3compute.onion.cells import split_address
+
+
+class TcpService:
+    """The life cycle shared by every onion service: listen on ``host:port`` (``port=0``: any free port,
+    read back after :meth:`start`), serve each connection with :meth:`_handle`, stop cleanly."""
+
+    host: str
+    port: int
+    _server: asyncio.Server | None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> Self:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
 
 
 @dataclass(frozen=True)
