@@ -1,0 +1,567 @@
+"""The enclave agent: one per OS process (``python -m offchain.outsourcing.enclave``).
+
+At start the enclave serves HTTP on loopback, registers in RSC (role ENCLAVE, endpoint, encryption key, BLS
+key) and in MSC (BLS key with proof of possession, simulated attestation quote, stake), then proves block
+sync (π_b). A watcher follows MSC's events: on ``EnvironmentRequested`` it submits its VRF proof, on
+``EnvironmentCreated`` / ``EnvironmentChanged`` it learns its role (Leader, Execution, Monitoring) and the
+environment's members, on ``ChallengeOpened`` against itself it answers with ``respond``.
+
+It holds one :class:`~offchain.outsourcing.enclave.contracts.ContractHost` per installed contract and serves
+the member actions (install, execute, re-execute, sign: only for its environment's Leader) and, while it is
+the Leader, the users' actions (install for the environment's creator, schedule and dispute for MTDs,
+default payout, vouchers for CSNs). Every bad request gets a 4xx with a reason; the enclave keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from web3 import Web3
+from web3.exceptions import MismatchedABI
+
+from offchain.agents.client import AgentClient
+from offchain.agents.discovery import lookup_peer, registry_authorizer
+from offchain.agents.errors import AgentError
+from offchain.agents.service import Agent
+from offchain.chain.errors import ChainError
+from offchain.chain.roles import ActorRole
+from offchain.crypto import bls
+from offchain.crypto.errors import DecryptionError
+from offchain.crypto.hashing import keccak256
+from offchain.outsourcing import vrf
+from offchain.outsourcing.enclave.chain import (
+    ENCLAVE_ACTIVE,
+    ENCLAVE_NONE,
+    ENCLAVE_REGISTERED,
+    ENV_LIVE,
+    EnclaveChain,
+    EnvironmentState,
+)
+from offchain.outsourcing.enclave.contracts import (
+    ContractHost,
+    HostConfig,
+    Step,
+    StepRejected,
+    request_hash,
+)
+from offchain.outsourcing.enclave.keys import EnclaveKeys
+from offchain.outsourcing.enclave.leader import Leader, StepRefused
+from offchain.outsourcing.enclave.messages import environment_message, execution_message, install_message
+from offchain.outsourcing.enclave.sealing import GroupC, open_accountability, seal_group
+from offchain.outsourcing.enclave.wire import (
+    DEFAULT,
+    DISPUTE,
+    ENV_INSTALL,
+    EXECUTE,
+    INSTALL,
+    REEXECUTE,
+    SCHEDULE,
+    SIGN,
+    VOUCHER,
+    Confirmation,
+    DefaultRequest,
+    DisputeRequest,
+    DisputeResponse,
+    EnvInstallRequest,
+    ExecuteRequest,
+    ExecuteResponse,
+    InstallRequest,
+    InstallResponse,
+    ScheduleRequest,
+    ScheduleResponse,
+    SignRequest,
+    SignResponse,
+    VoucherRequest,
+    VoucherResponse,
+    from_hex,
+    to_hex,
+)
+from offchain.outsourcing.errors import MalformedMessage
+from offchain.outsourcing.msc_messages import (
+    TEST_MEASUREMENT,
+    simulated_attestation_authority,
+    simulated_quote,
+)
+from offchain.outsourcing.wire import TaskTransactionModel
+
+ENCLAVE_MAX_BODY_BYTES = 32 * 1024 * 1024
+# ASC task status
+ASC_OPEN, ASC_SCHEDULED, ASC_DISPUTED, ASC_SETTLED, ASC_PAID_BY_DEFAULT = 1, 2, 3, 4, 5
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Installed:
+    env_id: int
+    host: ContractHost
+
+
+class EnclaveService:
+    """One enclave: keys, chain access, HTTP agent, MSC watcher, installed contracts."""
+
+    def __init__(
+        self,
+        keys: EnclaveKeys,
+        chain: EnclaveChain,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        poll_interval: float = 0.3,
+        member_timeout: float = 4.0,
+    ) -> None:
+        self.keys = keys
+        self.chain = chain
+        self.address = keys.address
+        self.poll_interval = poll_interval
+        self.environments: dict[int, EnvironmentState] = {}
+        self.installed: dict[int, Installed] = {}
+        self.step_answers: dict[tuple[int, int], tuple[bytes, ExecuteResponse]] = {}
+        self.last_output: dict[tuple[int, int], Step] = {}
+        self._lock = asyncio.Lock()  # one step at a time, in sequence order
+        self._leader_lock = asyncio.Lock()  # the Leader coordinates one request at a time
+        self._stop = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
+        self._next_block = 0
+        mtd_or_csn = {SCHEDULE: ActorRole.MTD, DISPUTE: ActorRole.MTD, VOUCHER: ActorRole.CSN}
+        member_actions = dict.fromkeys((INSTALL, EXECUTE, REEXECUTE, SIGN), ActorRole.ENCLAVE)
+        registered = registry_authorizer(chain.registry, {**mtd_or_csn, **member_actions})
+
+        async def authorize(sender: str, action: str) -> bool:
+            if action == ENV_INSTALL:  # the environment's creator need not be in RSC: checked by the handler
+                return True
+            return await registered(sender, action)
+
+        self.agent = Agent(
+            keys.identity,
+            name=f"enclave-{self.address[2:8].lower()}",
+            role="enclave",
+            host=host,
+            port=port,
+            authorizer=authorize,
+            max_body_bytes=ENCLAVE_MAX_BODY_BYTES,
+        )
+        self.rpc = AgentClient(keys.identity, timeout=member_timeout + 1.0)
+        self.leader = Leader(chain, self.rpc, self._endpoint_of, member_timeout=member_timeout)
+        self.agent.route(INSTALL, InstallRequest, self.on_install)
+        self.agent.route(EXECUTE, ExecuteRequest, self.on_execute)
+        self.agent.route(REEXECUTE, ExecuteRequest, self.on_reexecute)
+        self.agent.route(SIGN, SignRequest, self.on_sign)
+        self.agent.route(ENV_INSTALL, EnvInstallRequest, self.on_env_install)
+        self.agent.route(SCHEDULE, ScheduleRequest, self.on_schedule)
+        self.agent.route(DISPUTE, DisputeRequest, self.on_dispute)
+        self.agent.route(DEFAULT, DefaultRequest, self.on_default)
+        self.agent.route(VOUCHER, VoucherRequest, self.on_voucher)
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Serve, register in RSC and MSC, prove sync, and follow MSC's events."""
+        await self.agent.start()
+        self._next_block = await asyncio.to_thread(lambda: int(self.chain.w3.eth.block_number))
+        await asyncio.to_thread(self._register)
+        self._watcher = asyncio.create_task(self._watch())
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        await self.rpc.close()
+        await self.agent.stop()
+
+    def _register(self) -> None:
+        """RSC record (endpoint, keys) and MSC registration + π_b, each only when missing."""
+        self.chain.registry.ensure_registered(
+            ActorRole.ENCLAVE,
+            self.keys.encryption.compressed_public_key,
+            self.agent.endpoint,
+            bls_key=self.keys.bls_public,
+        )
+        status = self.chain.enclave_status(self.address)
+        if status == ENCLAVE_NONE:
+            quote = simulated_quote(
+                simulated_attestation_authority(),
+                self.chain.chain_id,
+                self.chain.msc.address,
+                self.address,
+                TEST_MEASUREMENT,
+                self.keys.bls_public,
+            )
+            pop = bls.prove_possession(self.keys.bls_secret)
+            self.chain.register_enclave(self.keys.bls_public, pop, TEST_MEASUREMENT, quote)
+            status = ENCLAVE_REGISTERED
+        if status == ENCLAVE_REGISTERED:
+            self.chain.confirm_sync()
+
+    # ------------------------------------------------------------------------------------------ watcher
+
+    async def _watch(self) -> None:
+        events = [
+            self.chain.msc.events[name]()
+            for name in (
+                "EnvironmentRequested",
+                "EnvironmentCreated",
+                "EnvironmentChanged",
+                "EnvironmentDissolved",
+                "ChallengeOpened",
+            )
+        ]
+        while not self._stop.is_set():
+            try:
+                for name, args in await asyncio.to_thread(self._poll, events):
+                    await self._on_event(name, args)
+            except Exception:  # the watcher must survive a failed RPC or a reverted answer
+                log.exception("enclave %s: event handling failed", self.address)
+            await asyncio.sleep(self.poll_interval)
+
+    def _poll(self, events: list[Any]) -> list[tuple[str, Mapping[str, Any]]]:
+        head = int(self.chain.w3.eth.block_number)
+        if head < self._next_block:
+            return []
+        logs = self.chain.w3.eth.get_logs(
+            {"address": self.chain.msc.address, "fromBlock": self._next_block, "toBlock": head}
+        )
+        self._next_block = head + 1
+        decoded = []
+        for entry in logs:
+            for event in events:
+                try:
+                    data = event.process_log(entry)
+                except MismatchedABI:
+                    continue
+                decoded.append((str(data["event"]), data["args"]))
+                break
+        return decoded
+
+    async def _on_event(self, name: str, args: Mapping[str, Any]) -> None:
+        if name == "EnvironmentRequested":
+            status = await asyncio.to_thread(self.chain.enclave_status, self.address)
+            if status == ENCLAVE_ACTIVE:
+                proof = vrf.prove(self.keys.bls_secret, bytes(args["seed"]))
+                await asyncio.to_thread(self.chain.submit_vrf, int(args["envId"]), proof.proof)
+                log.info("enclave %s: VRF proof for environment %d", self.address, int(args["envId"]))
+        elif name in ("EnvironmentCreated", "EnvironmentChanged", "EnvironmentDissolved"):
+            env_id = int(args["envId"])
+            env = await asyncio.to_thread(self.chain.environment, env_id)
+            if env.status == ENV_LIVE and self.address in env.members:
+                self.environments[env_id] = env
+                log.info("enclave %s: %s of environment %d", self.address, env.role_of(self.address), env_id)
+            else:
+                self.environments.pop(env_id, None)
+        elif name == "ChallengeOpened" and Web3.to_checksum_address(args["target"]) == self.address:
+            response = keccak256(bytes(args["requestHash"]) + bytes.fromhex(self.address[2:]))
+            await asyncio.to_thread(self.chain.respond, int(args["challengeId"]), response)
+            log.info("enclave %s: answered challenge %d", self.address, int(args["challengeId"]))
+
+    async def _endpoint_of(self, member: str) -> str:
+        peer = await lookup_peer(self.chain.registry, member)
+        if peer is None or not peer.endpoint:
+            raise AgentError(503, "unknown-member", f"{member} has no active RSC record with an endpoint")
+        return peer.endpoint
+
+    # ------------------------------------------------------------------------------------------ helpers
+
+    async def _environment_as_member(self, env_id: int, sender: str) -> EnvironmentState:
+        """The live environment ``env_id`` this enclave belongs to, with ``sender`` as its Leader."""
+        env = await asyncio.to_thread(self.chain.environment, env_id)
+        if env.status != ENV_LIVE or self.address not in env.members:
+            raise AgentError(404, "not-a-member", f"this enclave is not in live environment {env_id}")
+        self.environments[env_id] = env
+        if sender != env.leader:
+            raise AgentError(403, "not-leader", f"{sender} is not the Leader of environment {env_id}")
+        return env
+
+    def _installed(self, env_id: int, id_sc: int) -> ContractHost:
+        installed = self.installed.get(id_sc)
+        if installed is None or installed.env_id != env_id:
+            raise AgentError(
+                404, "not-installed", f"contract {id_sc} is not installed for environment {env_id}"
+            )
+        return installed.host
+
+    def _sign_step(self, env_id: int, id_sc: int, step: Step) -> tuple[bytes, bytes | None]:
+        chain_id, msc = self.chain.chain_id, self.chain.msc.address
+        execution = self.keys.sign(execution_message(chain_id, msc, env_id, id_sc, step.seq, step.state_root))
+        asc = (
+            None
+            if step.asc_digest is None
+            else self.keys.sign(environment_message(chain_id, msc, env_id, step.asc_digest))
+        )
+        return execution, asc
+
+    async def _run_step(self, request: ExecuteRequest) -> Step:
+        """Execute ``request`` as step ``request.seq`` (exactly the next one) in this enclave's host."""
+        host = self._installed(request.env_id, request.id_sc)
+        if request.seq != host.seq + 1:
+            raise AgentError(
+                409, "wrong-sequence", f"this enclave is at step {host.seq}, not {request.seq - 1}"
+            )
+        accountability = None
+        if request.request.get("kind") == "account":
+            sealed = request.sealed.get(self.address) or request.sealed.get(self.address.lower())
+            if sealed is None:
+                raise AgentError(400, "no-tx-acc", "no TX_acc sealed to this enclave")
+            try:
+                task = from_hex(str(request.request["task_id"]))
+                accountability = open_accountability(self.keys.encryption, self.address, task, sealed)
+            except (DecryptionError, MalformedMessage, KeyError, ValueError) as exc:
+                raise AgentError(422, "bad-tx-acc", f"TX_acc does not open for this enclave: {exc}") from exc
+        try:
+            return await asyncio.to_thread(host.execute, request.request, accountability)
+        except StepRejected as exc:
+            raise AgentError(422, "rejected", str(exc)) from exc
+        except MalformedMessage as exc:
+            raise AgentError(400, "malformed-request", str(exc)) from exc
+
+    # ------------------------------------------------------------------------------------------ member side
+
+    async def on_install(self, sender: str, request: InstallRequest) -> InstallResponse:
+        await self._environment_as_member(request.env_id, sender)
+        try:
+            config = HostConfig.from_json(request.config)
+        except MalformedMessage as exc:
+            raise AgentError(400, "bad-config", str(exc)) from exc
+        if config.env_id != request.env_id or config.msc != self.chain.msc.address:
+            raise AgentError(422, "wrong-config", "the configuration names another environment or MSC")
+        if config.chain_id != self.chain.chain_id or config.asc != self.chain.asc.address:
+            raise AgentError(422, "wrong-config", "the configuration names another chain or ASC")
+        status, code_hash, _, _, _ = await asyncio.to_thread(self.chain.contract_info, request.id_sc)
+        host = ContractHost(config)
+        if status == 0 or code_hash != host.code_hash:
+            raise AgentError(
+                422, "wrong-code", f"MSC registered code 0x{code_hash.hex()} for {request.id_sc}"
+            )
+        async with self._lock:
+            if request.id_sc not in self.installed:
+                self.installed[request.id_sc] = Installed(request.env_id, host)
+        message = install_message(
+            self.chain.chain_id, self.chain.msc.address, request.env_id, request.id_sc, host.code_hash
+        )
+        return InstallResponse(code_hash=to_hex(host.code_hash), signature=to_hex(self.keys.sign(message)))
+
+    async def _member_step(self, sender: str, request: ExecuteRequest, monitoring: bool) -> ExecuteResponse:
+        env = await self._environment_as_member(request.env_id, sender)
+        role = env.role_of(self.address)
+        if monitoring != (role == "monitoring"):
+            action = "re-execute" if monitoring else "execute"
+            raise AgentError(403, "wrong-role", f"this enclave is the {role} enclave: it does not {action}")
+        digest = request_hash(request.request)
+        async with self._lock:
+            cached = self.step_answers.get((request.id_sc, request.seq))
+            if cached is not None:
+                if cached[0] != digest:
+                    raise AgentError(409, "step-taken", f"step {request.seq} already ran another request")
+                answer = cached[1]
+            else:
+                step = await self._run_step(request)
+                self.last_output[(request.id_sc, step.seq)] = step
+                agrees = request.expected_root is None or from_hex(request.expected_root) == step.state_root
+                execution, asc = (
+                    self._sign_step(request.env_id, request.id_sc, step) if agrees else (None, None)
+                )
+                answer = ExecuteResponse(
+                    seq=step.seq,
+                    state_root=to_hex(step.state_root),
+                    output=step.public,
+                    agrees=agrees,
+                    execution_signature=None if execution is None else to_hex(execution),
+                    asc_digest=None if step.asc_digest is None else to_hex(step.asc_digest),
+                    asc_signature=None if asc is None else to_hex(asc),
+                )
+                self.step_answers[(request.id_sc, request.seq)] = (digest, answer)
+        return answer
+
+    async def on_execute(self, sender: str, request: ExecuteRequest) -> ExecuteResponse:
+        return await self._member_step(sender, request, monitoring=False)
+
+    async def on_reexecute(self, sender: str, request: ExecuteRequest) -> ExecuteResponse:
+        return await self._member_step(sender, request, monitoring=True)
+
+    async def on_sign(self, sender: str, request: SignRequest) -> SignResponse:
+        await self._environment_as_member(request.env_id, sender)
+        host = self._installed(request.env_id, request.id_sc)
+        csn = Web3.to_checksum_address(request.csn)
+        cumulative, digest = host.claim_digest(csn)
+        if cumulative == 0:
+            raise AgentError(422, "no-credit", f"{csn} has no credit in this enclave's ledger")
+        message = environment_message(self.chain.chain_id, self.chain.msc.address, request.env_id, digest)
+        return SignResponse(
+            cumulative=str(cumulative), digest=to_hex(digest), signature=to_hex(self.keys.sign(message))
+        )
+
+    # ------------------------------------------------------------------------------------------ leader side
+
+    def _led_environment(self) -> tuple[EnvironmentState, int, ContractHost]:
+        """The live environment this enclave leads and its installed contracts."""
+        for env in self.environments.values():
+            if env.leader == self.address:
+                for id_sc, installed in self.installed.items():
+                    if installed.env_id == env.env_id:
+                        return env, id_sc, installed.host
+        raise AgentError(409, "not-leading", "this enclave leads no environment with installed contracts")
+
+    async def on_env_install(self, sender: str, request: EnvInstallRequest) -> Confirmation:
+        env = await asyncio.to_thread(self.chain.environment, request.env_id)
+        if env.status != ENV_LIVE or env.leader != self.address:
+            raise AgentError(409, "not-leader", f"this enclave does not lead environment {request.env_id}")
+        if sender != env.creator:
+            raise AgentError(403, "not-creator", f"only the environment's creator {env.creator} installs")
+        self.environments[env.env_id] = env
+        async with self._leader_lock:
+            answer = await self.on_install(self.address, InstallRequest(**request.model_dump()))
+            host = self.installed[request.id_sc].host
+            try:
+                tx, removed = await self.leader.install(
+                    request.env_id, request.id_sc, request.config, from_hex(answer.signature), host.code_hash
+                )
+            except (StepRefused, ChainError) as exc:
+                raise AgentError(409, "install-failed", str(exc)) from exc
+        return Confirmation(transactions={"confirmInstall": tx}, removed=removed, note="installed")
+
+    async def _lead_step(
+        self, request: dict[str, Any], sealed: Mapping[str, str] | None = None
+    ) -> tuple[Step, Confirmation, EnvironmentState, dict[str, bytes]]:
+        """One step of the led environment: run it here, have it executed and re-executed, confirm on MSC."""
+        env, id_sc, host = self._led_environment()
+        execute = ExecuteRequest(
+            env_id=env.env_id, id_sc=id_sc, seq=host.seq + 1, request=request, sealed=dict(sealed or {})
+        )
+        async with self._lock:
+            own = await self._run_step(execute)
+        own_signatures = self._sign_step(env.env_id, id_sc, own)
+        try:
+            collected = await self.leader.step(env.env_id, id_sc, request, sealed or {}, own, own_signatures)
+            env, tx = await self.leader.confirm(env.env_id, id_sc, collected)
+        except StepRefused as exc:
+            raise AgentError(409, "step-refused", str(exc)) from exc
+        confirmation = Confirmation(
+            seq=own.seq,
+            state_root=to_hex(own.state_root),
+            transactions={"confirmExecution": tx},
+            removed=collected.removed,
+        )
+        return own, confirmation, env, collected.asc
+
+    async def on_schedule(self, sender: str, request: ScheduleRequest) -> ScheduleResponse:
+        try:
+            tx = TaskTransactionModel.model_validate(request.transaction).to_core()
+        except Exception as exc:
+            raise AgentError(400, "bad-transaction", f"TX_t is malformed: {exc}") from exc
+        if tx.mtd != sender:
+            raise AgentError(403, "wrong-mtd", f"TX_t names {tx.mtd}, the request comes from {sender}")
+        from offchain.outsourcing.asc import id_tasks_hash, task_id
+
+        tid = task_id(
+            self.chain.chain_id, self.chain.asc.address, tx.mtd, id_tasks_hash(list(tx.task_hashes))
+        )
+        task = await asyncio.to_thread(self.chain.task, tid)
+        if int(task[2]) != ASC_OPEN or int(task[1]) != tx.m or int(task[4]) != tx.deposit:
+            raise AgentError(409, "task-not-open", "ASC holds no open task with this TX_t's m and deposit")
+        peer = await lookup_peer(self.chain.registry, sender)
+        if peer is None:
+            raise AgentError(403, "unknown-mtd", f"{sender} is not active in RSC")
+        async with self._leader_lock:
+            candidates = await asyncio.to_thread(self._candidates)
+            seed = keccak256(secrets.token_bytes(32) + tid)
+            step_request = {
+                "kind": "schedule",
+                "task_id": to_hex(tid),
+                "transaction": request.transaction,
+                "candidates": candidates,
+                "seed": to_hex(seed),
+            }
+            own, confirmation, env, asc_signatures = await self._lead_step(step_request)
+            assert own.asc_digest is not None
+            signature = self.leader.environment_signature(env, asc_signatures, own.asc_digest)
+            commitment = from_hex(str(own.public["commitment"]))
+            try:
+                receipt = await asyncio.to_thread(self.chain.anchor, tid, commitment, signature)
+            except ChainError as exc:
+                raise AgentError(502, "anchor-failed", str(exc)) from exc
+        confirmation.transactions["anchorSchedule"] = to_hex(bytes(receipt["transactionHash"]))
+        group = GroupC(tuple(own.private["group"]), from_hex(str(own.private["salt"])))
+        return ScheduleResponse(
+            task_id=to_hex(tid),
+            commitment=to_hex(commitment),
+            sealed_group=seal_group(group, tid, sender, peer.encryption_key),
+            confirmation=confirmation,
+        )
+
+    def _candidates(self) -> list[dict[str, Any]]:
+        """Every active CSN of RSC with its provider and whether ASC counts it eligible (bonded, not
+        unbonding)."""
+        return [
+            {
+                "address": record.address,
+                "provider": to_hex(record.provider),
+                "eligible": self.chain.is_eligible(record.address),
+            }
+            for record in self.chain.registry.discover(ActorRole.CSN)
+        ]
+
+    async def on_dispute(self, sender: str, request: DisputeRequest) -> DisputeResponse:
+        tid = from_hex(request.task_id)
+        task = await asyncio.to_thread(self.chain.task, tid)
+        if str(task[0]) != sender:
+            raise AgentError(403, "not-task-owner", "only the task's MTD sends TX_acc")
+        if int(task[2]) != ASC_DISPUTED:
+            raise AgentError(409, "not-disputed", "open the dispute in ASC before sending TX_acc")
+        async with self._leader_lock:
+            own, account_confirmation, env, _ = await self._lead_step(
+                {"kind": "account", "task_id": request.task_id}, request.sealed
+            )
+            mlist: list[str] = [str(Web3.to_checksum_address(a)) for a in own.public["mlist"]]
+            stakes = {csn: str(await asyncio.to_thread(self.chain.bonded, csn)) for csn in mlist}
+            pool = await asyncio.to_thread(self.chain.incentive_pool)
+            settled, confirmation, env, asc_signatures = await self._lead_step(
+                {"kind": "settle", "task_id": request.task_id, "incentive_pool": str(pool), "stakes": stakes}
+            )
+            assert settled.asc_digest is not None
+            signature = self.leader.environment_signature(env, asc_signatures, settled.asc_digest)
+            bonus = int(settled.public["bonus"])
+            try:
+                receipt = await asyncio.to_thread(
+                    self.chain.settle, tid, mlist, bonus, settled.state_root, signature
+                )
+            except ChainError as exc:
+                raise AgentError(502, "settle-failed", str(exc)) from exc
+        confirmation.transactions["settle"] = to_hex(bytes(receipt["transactionHash"]))
+        confirmation.transactions["confirmExecution(account)"] = account_confirmation.transactions[
+            "confirmExecution"
+        ]
+        return DisputeResponse(
+            mlist=mlist,
+            bonus=str(bonus),
+            accountability=str(own.public.get("reason", "")),
+            confirmation=confirmation,
+        )
+
+    async def on_default(self, sender: str, request: DefaultRequest) -> Confirmation:
+        tid = from_hex(request.task_id)
+        if await asyncio.to_thread(self.chain.asc_status, tid) != ASC_PAID_BY_DEFAULT:
+            raise AgentError(409, "not-paid-by-default", "ASC has not paid this task by default")
+        async with self._leader_lock:
+            _, confirmation, _, _ = await self._lead_step({"kind": "default", "task_id": request.task_id})
+        return confirmation
+
+    async def on_voucher(self, sender: str, request: VoucherRequest) -> VoucherResponse:
+        env, id_sc, host = self._led_environment()
+        cumulative, digest = host.claim_digest(sender)
+        if cumulative == 0:
+            raise AgentError(422, "no-credit", f"{sender} has no credit")
+        message = environment_message(self.chain.chain_id, self.chain.msc.address, env.env_id, digest)
+        own = (cumulative, digest, self.keys.sign(message))
+        async with self._leader_lock:
+            try:
+                amount, signature = await self.leader.voucher(env.env_id, id_sc, sender, own)
+            except StepRefused as exc:
+                raise AgentError(409, "voucher-refused", str(exc)) from exc
+        return VoucherResponse(cumulative=str(amount), signature=to_hex(signature))

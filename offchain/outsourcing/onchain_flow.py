@@ -1,0 +1,558 @@
+"""Meta-BMEOC on chain, end to end (``make demo``): enclave processes, MSC, ASC, CSN agents and the MTD.
+
+1. Five enclave processes start (one OS process each), register in RSC (ENCLAVE, approved by the auditor)
+   and in MSC (simulated quote, proof of possession, stake), and prove block sync. Eight CSN agents of four
+   providers register in RSC and bond stake in ASC.
+2. The environment's creator asks MSC for an environment of five; every enclave submits its VRF proof when
+   it sees the request; MSC fixes the roles (recomputed here from the proofs); ASC is bound to the
+   environment; the creator registers the off-chain contracts and the Leader installs them (one aggregate
+   signature, ``MSC.confirmInstall``).
+3. Honest task: the MTD escrows its deposit in ASC, sends TX_t to the Leader, gets Group_C back encrypted,
+   runs the core protocol with those CSNs, and does nothing more; after the dispute window ASC pays the
+   CSNs by default and the SSC credits them.
+4. Cheating CSN: verification fails, the MTD disputes in ASC and sends TX_acc encrypted to each enclave;
+   ACCSC flags the cheater, SSC settles, the Leader settles on ASC (slash, blacklist in RSC, credits);
+   honest CSNs claim with vouchers signed by the environment.
+5. Unresponsive enclave: one member's process is frozen; the Leader challenges it on MSC; it does not
+   answer within the window, so it is removed and slashed, and the environment goes on with four.
+6. MTD framing: on an honest task the MTD disputes with a forged TX_acc; ACCSC rejects it, nobody is
+   flagged, every CSN is paid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from rich.console import Console
+from web3 import Web3
+
+from offchain.agents.client import AgentClient
+from offchain.chain.connection import contract
+from offchain.chain.deployments import Deployments
+from offchain.chain.devnet import fund_on_devnet
+from offchain.chain.registry import NodeRecord, RegistryClient
+from offchain.chain.roles import ActorRole
+from offchain.chain.sender import TransactionSender
+from offchain.crypto.derivation import encryption_keypair
+from offchain.crypto.keys import KeyPair, derive
+from offchain.outsourcing import vrf
+from offchain.outsourcing.accountability import AccountabilityTransaction, build_accountability_transaction
+from offchain.outsourcing.asc import id_tasks_hash
+from offchain.outsourcing.client import call_csn
+from offchain.outsourcing.csn import CSNResult
+from offchain.outsourcing.enclave.chain import ENV_LIVE, EnclaveChain
+from offchain.outsourcing.enclave.contracts import ContractHost, HostConfig, asc_environment_id
+from offchain.outsourcing.enclave.process import EnclaveProcess, enclave_processes
+from offchain.outsourcing.enclave.sealing import open_group, seal_accountability
+from offchain.outsourcing.enclave.wire import (
+    DEFAULT,
+    DISPUTE,
+    ENV_INSTALL,
+    SCHEDULE,
+    VOUCHER,
+    Confirmation,
+    DefaultRequest,
+    DisputeRequest,
+    DisputeResponse,
+    EnvInstallRequest,
+    ScheduleRequest,
+    ScheduleResponse,
+    VoucherRequest,
+    VoucherResponse,
+    from_hex,
+)
+from offchain.outsourcing.field import get_field
+from offchain.outsourcing.flow import csn_fleet
+from offchain.outsourcing.incentives import SettlementParams
+from offchain.outsourcing.polynomial import AnyPolynomial, random_dense
+from offchain.outsourcing.task import PreparedTask, prepare_task
+from offchain.outsourcing.verify import verify_results
+from offchain.outsourcing.wire import TaskTransactionModel
+
+ENCLAVE_SEED = b"metatrust/demo/bmeoc-enclave"
+CSN_SEED = b"metatrust/demo/bmeoc-onchain-csn"
+UNIT = 10**18
+
+
+@dataclass(frozen=True)
+class OnchainFlowKeys:
+    """Who does what: ``admin`` creates the environment and holds ASC's ENVIRONMENT_ADMIN_ROLE (the
+    deployer), ``auditor`` approves permissioned roles in RSC, ``funder`` holds MTC, ``mtd`` outsources."""
+
+    admin: KeyPair
+    auditor: KeyPair
+    funder: KeyPair
+    mtd: KeyPair
+
+
+@dataclass
+class TaskRecord:
+    """One task of the flow, for the caller's checks."""
+
+    label: str
+    task: PreparedTask
+    task_id: bytes
+    group: tuple[str, ...]
+    accepted: bool
+    mlist: tuple[str, ...] = ()
+    transactions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OnchainFlowReport:
+    """What the flow showed."""
+
+    steps: list[str] = field(default_factory=list)
+    env_id: int = 0
+    id_sc: int = 0
+    members: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    csns: tuple[str, ...] = ()
+    tasks: list[TaskRecord] = field(default_factory=list)
+    claims: dict[str, int] = field(default_factory=dict)
+    msc_transactions: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def note(self, console: Console, text: str) -> None:
+        self.steps.append(text)
+        console.print(f"  [green]✓[/] {text}")
+
+
+class FlowError(RuntimeError):
+    """The flow did not reach an outcome it expects (the message says which)."""
+
+
+def _sender(w3: Web3, deployments: Deployments, key: KeyPair) -> TransactionSender:
+    return TransactionSender(w3, Account.from_key(key.private_key), deployments=deployments)
+
+
+def _tx(receipt: Any) -> str:
+    return "0x" + bytes(receipt["transactionHash"]).hex()
+
+
+def advance_time(w3: Web3, seconds: int) -> None:
+    """Devnet only: move the clock forward and mine a block (ASC's windows are in seconds)."""
+    w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def block_clock(w3: Web3, interval: float = 0.2) -> AsyncIterator[None]:
+    """Devnet only: mine a block every ``interval`` seconds (MSC's windows are in blocks, and an automining
+    devnet makes blocks only with transactions)."""
+    stop = asyncio.Event()
+
+    async def tick() -> None:
+        while not stop.is_set():
+            await asyncio.to_thread(w3.provider.make_request, "evm_mine", [])  # type: ignore[arg-type]
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(tick())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def _wait_for(what: str, check: Any, timeout: float = 60.0, interval: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(check):
+            return
+        await asyncio.sleep(interval)
+    raise FlowError(f"timed out waiting for {what}")
+
+
+class _Actors:
+    """The flow's chain handles (admin, funder, MTD) and the ASC/MSC contracts."""
+
+    def __init__(self, w3: Web3, deployments: Deployments, keys: OnchainFlowKeys) -> None:
+        self.w3 = w3
+        self.deployments = deployments
+        self.admin = EnclaveChain(w3, deployments, keys.admin)
+        self.funder = EnclaveChain(w3, deployments, keys.funder)
+        self.mtd = EnclaveChain(w3, deployments, keys.mtd)
+        self.msc = self.admin.msc
+        self.asc = self.admin.asc
+        self.token = self.admin.token
+
+    def balance(self, address: str) -> int:
+        return int(self.token.functions.balanceOf(Web3.to_checksum_address(address)).call())
+
+
+async def _setup_csns(actors: _Actors, keys: Sequence[KeyPair], stake: int, console: Console) -> None:
+    """Fund and bond each CSN's stake in ASC."""
+
+    def bond(key: KeyPair) -> None:
+        chain = EnclaveChain(actors.w3, actors.deployments, key)
+        if chain.bonded(key.address) >= stake:
+            return
+        actors.funder.send(actors.token.functions.transfer(key.address, stake))
+        chain.send(actors.token.functions.approve(actors.asc.address, stake))
+        chain.send(actors.asc.functions.depositStake(stake))
+
+    for key in keys:
+        await asyncio.to_thread(bond, key)
+
+
+async def _create_environment(
+    actors: _Actors, enclaves: Sequence[EnclaveProcess], size: int
+) -> tuple[int, vrf.Roles]:
+    """createEnvironment, wait for every enclave's VRF proof (they react to the event), finalize."""
+    receipt = await asyncio.to_thread(actors.admin.send, actors.msc.functions.createEnvironment(size))
+    env_id = int(actors.msc.events.EnvironmentRequested().process_receipt(receipt)[0]["args"]["envId"])
+    addresses = [e.address for e in enclaves]
+
+    def all_submitted() -> bool:
+        return all(bool(actors.msc.functions.vrfOutput(env_id, a).call()[1]) for a in addresses)
+
+    await _wait_for("every enclave's VRF proof", all_submitted)
+    await asyncio.to_thread(actors.admin.send, actors.msc.functions.finalizeEnvironment(env_id))
+    outputs = {a: int(actors.msc.functions.vrfOutput(env_id, a).call()[0]) for a in addresses}
+    return env_id, vrf.assign_roles(outputs, size)
+
+
+async def _call(rpc: AgentClient, endpoint: str, leader: str, action: str, request: Any, model: Any) -> Any:
+    return await rpc.call(endpoint, leader, action, request, model)
+
+
+@dataclass
+class _Session:
+    actors: _Actors
+    rpc: AgentClient
+    mtd: KeyPair
+    leader: str
+    leader_endpoint: str
+    registry: RegistryClient
+    polynomial: AnyPolynomial
+    k: int
+    t: int
+    deposit: int
+    rng: random.Random | None
+    env_id: int
+
+
+async def _outsource(
+    session: _Session, fleet_by_address: dict[str, Any], cheaters: int, label: str
+) -> tuple[TaskRecord, list[CSNResult | None], ScheduleResponse]:
+    """Open the task in ASC, have it scheduled by the environment, run the core protocol with Group_C."""
+    field_ = session.polynomial.field
+    x = field_.random_elements(session.k, session.rng)
+    task = prepare_task(
+        session.mtd, session.polynomial, x, session.t, deposit=session.deposit, rng=session.rng
+    )
+    tasks_hash = id_tasks_hash(list(task.transaction.task_hashes))
+    opened = await asyncio.to_thread(
+        session.actors.mtd.send,
+        session.actors.asc.functions.openTask(tasks_hash, task.params.m, session.deposit),
+    )
+    schedule: ScheduleResponse = await _call(
+        session.rpc,
+        session.leader_endpoint,
+        session.leader,
+        SCHEDULE,
+        ScheduleRequest(transaction=TaskTransactionModel.of(task.transaction).model_dump()),
+        ScheduleResponse,
+    )
+    tid = from_hex(schedule.task_id)
+    group = open_group(encryption_keypair(session.mtd), tid, session.mtd.address, schedule.sealed_group)
+    for index, csn in enumerate(group.group):
+        fleet_by_address[csn].behaviour.cheat = index < cheaters
+    records: list[NodeRecord] = [await asyncio.to_thread(session.registry.node, a) for a in group.group]
+    answers = await asyncio.gather(
+        *(call_csn(session.rpc, task, session.polynomial, r, j) for j, r in enumerate(records, start=1))
+    )
+    for member in fleet_by_address.values():
+        member.behaviour.cheat = False
+    results: list[CSNResult | None] = list(answers)
+    verification = verify_results(field_, task.transaction, task.secret.alpha, results, list(group.group))
+    record = TaskRecord(label, task, tid, group.group, verification.accepted)
+    record.transactions.append(_tx(opened))
+    record.transactions.extend(schedule.confirmation.transactions.values())
+    return record, results, schedule
+
+
+async def _dispute(
+    session: _Session, record: TaskRecord, tx_acc: AccountabilityTransaction
+) -> DisputeResponse:
+    """openDispute in ASC, then TX_acc sealed to each member's registered key, through the Leader."""
+    disputed = await asyncio.to_thread(
+        session.actors.mtd.send, session.actors.asc.functions.openDispute(record.task_id)
+    )
+    record.transactions.append(_tx(disputed))
+    env = await asyncio.to_thread(session.actors.admin.environment, session.env_id)
+    keys = {m: (await asyncio.to_thread(session.registry.node, m)).encryption_key for m in env.members}
+    sealed = seal_accountability(tx_acc, session.polynomial, record.task_id, keys)
+    answer: DisputeResponse = await _call(
+        session.rpc,
+        session.leader_endpoint,
+        session.leader,
+        DISPUTE,
+        DisputeRequest(task_id="0x" + record.task_id.hex(), sealed=sealed),
+        DisputeResponse,
+    )
+    record.mlist = tuple(answer.mlist)
+    record.transactions.extend(answer.confirmation.transactions.values())
+    return answer
+
+
+async def _pay_by_default(session: _Session, record: TaskRecord, dispute_window: int) -> Confirmation:
+    await asyncio.to_thread(advance_time, session.actors.w3, dispute_window + 1)
+    paid = await asyncio.to_thread(
+        session.actors.mtd.send, session.actors.asc.functions.finalizeDefault(record.task_id)
+    )
+    record.transactions.append(_tx(paid))
+    confirmation: Confirmation = await _call(
+        session.rpc,
+        session.leader_endpoint,
+        session.leader,
+        DEFAULT,
+        DefaultRequest(task_id="0x" + record.task_id.hex()),
+        Confirmation,
+    )
+    record.transactions.extend(confirmation.transactions.values())
+    return confirmation
+
+
+async def run_bmeoc_onchain_flow(
+    w3: Web3,
+    deployments: Deployments,
+    keys: OnchainFlowKeys,
+    console: Console,
+    *,
+    enclaves: int = 5,
+    csns: int = 8,
+    k: int = 8,
+    d: int = 2,
+    t: int = 1,
+    deposit: int = 40 * UNIT,
+    csn_stake: int = 300 * UNIT,
+    incentive_funding: int = 100 * UNIT,
+    seed: int | None = None,
+    workdir: Path | None = None,
+) -> OnchainFlowReport:
+    """Run the scenarios of the module docstring; raises :class:`FlowError` when an outcome differs."""
+    report = OnchainFlowReport()
+    console.rule(f"[bold]Meta-BMEOC on chain: {enclaves} enclave processes, {csns} CSNs, MSC + ASC")
+    started = time.perf_counter()
+    actors = _Actors(w3, deployments, keys)
+    enclave_keys = [derive(ENCLAVE_SEED, i) for i in range(enclaves)]
+    csn_keys = [derive(CSN_SEED, i) for i in range(csns)]
+    fund_on_devnet(w3, [key.address for key in (*enclave_keys, *csn_keys, keys.mtd, keys.admin, keys.funder)])
+    min_stake = int(actors.msc.functions.minStake().call())
+    for key in enclave_keys:
+        if actors.balance(key.address) < min_stake and actors.admin.enclave_status(key.address) == 0:
+            await asyncio.to_thread(
+                actors.funder.send, actors.token.functions.transfer(key.address, min_stake)
+            )
+    mtd_registry = RegistryClient(contract(w3, deployments, "RSC"), _sender(w3, deployments, keys.mtd))
+    await asyncio.to_thread(
+        mtd_registry.ensure_registered, ActorRole.MTD, encryption_keypair(keys.mtd).compressed_public_key, ""
+    )
+    if actors.balance(keys.mtd.address) < 3 * deposit:
+        await asyncio.to_thread(
+            actors.funder.send, actors.token.functions.transfer(keys.mtd.address, 3 * deposit)
+        )
+    await asyncio.to_thread(actors.mtd.send, actors.token.functions.approve(actors.asc.address, 2**256 - 1))
+    auditor_registry = RegistryClient(
+        contract(w3, deployments, "RSC"), _sender(w3, deployments, keys.auditor)
+    )
+    rng = random.Random(seed) if seed is not None else None
+    with tempfile.TemporaryDirectory(prefix="metatrust-enclaves-") as scratch:
+        folder = workdir or Path(scratch)
+        deployments_file = deployments.save(folder / "deployments.json")
+        async with (
+            enclave_processes(enclave_keys, deployments_file, deployments.rpc_url, folder) as processes,
+            csn_fleet(w3, deployments, keys.auditor, csn_keys, console) as fleet,
+            AgentClient(keys.mtd, timeout=300.0) as rpc,
+        ):
+            for process in processes:
+                if not mtd_registry.node(process.address).has(ActorRole.ENCLAVE):
+                    await asyncio.to_thread(
+                        auditor_registry.approve_roles, process.address, ActorRole.ENCLAVE
+                    )
+            report.note(
+                console,
+                f"{len(processes)} enclave processes (pids {', '.join(str(p.pid) for p in processes)}) "
+                "serve on "
+                "loopback, registered in RSC (ENCLAVE) and MSC (simulated quote, PoP, stake) and proved sync",
+            )
+            await _setup_csns(actors, csn_keys, csn_stake, console)
+            report.csns = tuple(key.address for key in csn_keys)
+            report.note(
+                console,
+                f"{len(csn_keys)} CSN agents of 4 providers bonded {csn_stake // UNIT} MTC each in ASC",
+            )
+            # ---------------------------------------------------------------- environment
+            env_id, roles = await _create_environment(actors, processes, enclaves)
+            env = await asyncio.to_thread(actors.admin.environment, env_id)
+            if env.status != ENV_LIVE or env.members != roles.members:
+                raise FlowError("MSC's roles differ from the VRF outputs recomputed off chain")
+            report.env_id, report.members = env_id, env.members
+            report.note(
+                console,
+                f"environment {env_id} by VRF: Leader {roles.leader[:10]}…, "
+                f"Execution {roles.executor[:10]}…, "
+                f"{len(roles.monitors)} Monitoring (roles recomputed off chain from the proofs: equal)",
+            )
+            await asyncio.to_thread(
+                actors.admin.send, actors.asc.functions.setEnvironment(asc_environment_id(env_id))
+            )
+            if int(actors.asc.functions.incentivePool().call()) < incentive_funding:
+                await asyncio.to_thread(
+                    actors.funder.send, actors.token.functions.approve(actors.asc.address, incentive_funding)
+                )
+                await asyncio.to_thread(
+                    actors.funder.send, actors.asc.functions.fundIncentives(incentive_funding)
+                )
+            params = SettlementParams(
+                int(actors.asc.functions.penaltyWad().call()),
+                int(actors.asc.functions.basicStake().call()),
+                UNIT,
+            )
+            config = HostConfig(deployments.chain_id, actors.asc.address, actors.msc.address, env_id, params)
+            code_hash = ContractHost(config).code_hash
+            registered = await asyncio.to_thread(
+                actors.admin.send, actors.msc.functions.registerContract(code_hash)
+            )
+            id_sc = int(actors.msc.events.ContractRegistered().process_receipt(registered)[0]["args"]["idSc"])
+            report.id_sc = id_sc
+            leader = next(p for p in processes if p.address == roles.leader)
+            async with AgentClient(keys.admin, timeout=120.0) as admin_rpc:
+                installed: Confirmation = await admin_rpc.call(
+                    leader.endpoint,
+                    leader.address,
+                    ENV_INSTALL,
+                    EnvInstallRequest(env_id=env_id, id_sc=id_sc, config=config.to_json()),
+                    Confirmation,
+                )
+            report.msc_transactions.extend(installed.transactions.values())
+            report.note(
+                console,
+                f"off-chain contracts id_sc = {id_sc} (code 0x{code_hash.hex()[:12]}…) installed in all "
+                f"{enclaves} enclaves: one aggregate BLS signature, MSC.confirmInstall",
+            )
+            field_ = get_field()
+            polynomial = random_dense(field_, k, d, rng)
+            polynomial.prepare()
+            fleet_by_address = {member.key.address: member for member in fleet}
+            session = _Session(
+                actors,
+                rpc,
+                keys.mtd,
+                leader.address,
+                leader.endpoint,
+                mtd_registry,
+                polynomial,
+                k,
+                t,
+                deposit,
+                rng,
+                env_id,
+            )
+            dispute_window = int(actors.asc.functions.disputeWindow().call())
+            # ---------------------------------------------------------------- honest task, paid by default
+            honest, _, _ = await _outsource(session, fleet_by_address, 0, "honest")
+            if not honest.accepted:
+                raise FlowError("the honest task was rejected")
+            report.tasks.append(honest)
+            report.note(
+                console,
+                f"honest task: deposit {deposit // UNIT} MTC escrowed, TX_t → Leader, Group_C (m = "
+                f"{len(honest.group)}) back encrypted, schedule anchored by commitment, F(x) verified",
+            )
+            await _pay_by_default(session, honest, dispute_window)
+            report.note(
+                console,
+                "no dispute: after the window ASC paid B_mtd to each CSN by default, SSC credited them",
+            )
+            # ---------------------------------------------------------------- cheating CSN
+            cheat, results, _ = await _outsource(session, fleet_by_address, 1, "cheating CSN")
+            if cheat.accepted:
+                raise FlowError("a task with a cheating CSN was accepted")
+            complete = [r for r in results if r is not None]
+            tx_acc = build_accountability_transaction(keys.mtd, cheat.task, complete, list(cheat.group))
+            answer = await _dispute(session, cheat, tx_acc)
+            report.tasks.append(cheat)
+            if list(cheat.mlist) != [cheat.group[0]]:
+                raise FlowError(f"ACCSC flagged {cheat.mlist}, not the cheater {cheat.group[0]}")
+            report.note(
+                console,
+                "cheating CSN: verification rejects, MTD disputes in ASC, TX_acc sealed to each enclave; "
+                f"ACCSC flags {cheat.group[0][:10]}…; ASC.settle slashes and blacklists it, "
+                f"bonus {int(answer.bonus) / UNIT:g} MTC",
+            )
+            # ---------------------------------------------------------------- claims
+            claimants = sorted({c for task in report.tasks for c in task.group} - set(cheat.mlist))
+            for csn in claimants:
+                member = fleet_by_address[csn]
+                async with AgentClient(member.key, timeout=60.0) as csn_rpc:
+                    voucher: VoucherResponse = await csn_rpc.call(
+                        leader.endpoint, leader.address, VOUCHER, VoucherRequest(), VoucherResponse
+                    )
+                chain = EnclaveChain(w3, deployments, member.key)
+                before = actors.balance(csn)
+                await asyncio.to_thread(
+                    chain.send,
+                    actors.asc.functions.claim(csn, int(voucher.cumulative), from_hex(voucher.signature)),
+                )
+                report.claims[csn] = actors.balance(csn) - before
+            report.note(
+                console,
+                f"{len(claimants)} honest CSNs claimed {sum(report.claims.values()) / UNIT:g} MTC "
+                "with vouchers "
+                "signed by the environment (cumulative credits, not tied to a task on chain)",
+            )
+            # ---------------------------------------------------------------- unresponsive enclave
+            frozen = next(p for p in processes if p.address == roles.monitors[-1])
+            frozen.pause()
+            async with block_clock(w3):
+                framed, results, schedule = await _outsource(session, fleet_by_address, 0, "framing")
+            report.removed = tuple(schedule.confirmation.removed)
+            env = await asyncio.to_thread(actors.admin.environment, env_id)
+            if frozen.address not in report.removed or frozen.address in env.members:
+                raise FlowError("the frozen enclave was not removed from the environment")
+            report.note(
+                console,
+                f"unresponsive enclave {frozen.address[:10]}… (process frozen): the Leader challenged it "
+                "on MSC, no answer in the window → removed and slashed; the environment goes on with "
+                f"{len(env.members)}",
+            )
+            # ---------------------------------------------------------------- MTD framing attempt
+            honest_results = [r for r in results if r is not None]
+            victim = 0
+            forged = list(honest_results)
+            original = forged[victim]
+            forged[victim] = CSNResult(
+                original.task_id,
+                original.j,
+                original.task_hash,
+                (original.c + 1) % field_.q,
+                original.b,
+                original.signature,
+            )
+            framing_acc = build_accountability_transaction(keys.mtd, framed.task, forged, list(framed.group))
+            answer = await _dispute(session, framed, framing_acc)
+            report.tasks.append(framed)
+            if framed.mlist:
+                raise FlowError(f"an MTD framing attempt flagged {framed.mlist}")
+            report.note(
+                console,
+                f"MTD framing attempt (a forged R_j in TX_acc): ACCSC rejects it ({answer.accountability}); "
+                "nobody flagged, every CSN paid",
+            )
+            frozen_stop = frozen.stop()
+            await frozen_stop
+    report.timings_ms["flow"] = (time.perf_counter() - started) * 1000
+    report.note(console, f"Meta-BMEOC on-chain flow done in {report.timings_ms['flow'] / 1000:.1f} s")
+    return report
