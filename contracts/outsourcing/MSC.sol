@@ -7,6 +7,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {BLS12381} from "../platform/BLS12381.sol";
+import {IEnvironmentVerifier} from "./IEnvironmentVerifier.sol";
 
 /// @title MSC: the management smart contract of Meta-BMEOC's off-chain contract environment (seed 000, §IV.B)
 /// @notice The on-chain anchor of the OSCTEE enclave pool:
@@ -25,9 +26,11 @@ import {BLS12381} from "../platform/BLS12381.sol";
 ///            e(σ_agg, g2) = e(H(cnf), Σ pk_i)), one pairing check whatever the environment size.
 ///         4. Challenge / response / timeout (B.5): an unanswered challenge removes the enclave from its
 ///            environment and the pool and slashes its stake.
+///         5. `IEnvironmentVerifier` for ASC: a digest is signed by an environment when every current member
+///            signed `environmentMessage(envId, digest)` (same message, same DST, one pairing check).
 /// @dev Sizes are capped (MAX_ACTIVE enclaves in the pool, MAX_ENV_SIZE per environment), so every loop is
 ///      bounded. See docs/outsourcing-onchain.md for what the simulated attestation does and does not protect.
-contract MSC is ReentrancyGuard {
+contract MSC is IEnvironmentVerifier, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice Most enclaves in the pool at once (bounds the VRF selection loop).
@@ -42,6 +45,9 @@ contract MSC is ReentrancyGuard {
     bytes32 public constant INSTALL_TAG = keccak256("metatrust.msc.install");
     bytes32 public constant EXECUTION_TAG = keccak256("metatrust.msc.execution");
     bytes32 public constant QUOTE_TAG = keccak256("metatrust.msc.quote");
+    bytes32 public constant ENVIRONMENT_TAG = keccak256("metatrust.msc.environment");
+    /// @notice Length of `verifyEnvironmentSignature`'s `aggregateSignature`: aggregate key (G2) ‖ σ (G1).
+    uint256 public constant ENVIRONMENT_SIGNATURE_LENGTH = 384;
 
     enum EnclaveStatus {
         None,
@@ -455,6 +461,37 @@ contract MSC is ReentrancyGuard {
         sc.seq = seq;
         sc.stateRoot = stateRoot;
         emit StateSynced(idSc, seq, stateRoot);
+    }
+
+    /// @notice The message every member of `envId` signs so that ASC accepts `messageHash` (an anchor,
+    ///         settlement or voucher digest) as signed by the environment.
+    /// @param envId The environment (ASC's `environmentId` is `bytes32(envId)`).
+    /// @param messageHash The 32-byte digest.
+    function environmentMessage(uint256 envId, bytes32 messageHash) public view returns (bytes memory) {
+        return abi.encode(ENVIRONMENT_TAG, block.chainid, address(this), envId, messageHash);
+    }
+
+    /// @inheritdoc IEnvironmentVerifier
+    /// @dev `envId` is `bytes32(uint256(mscEnvId))`; `aggregateSignature` is the environment's current
+    ///      aggregate key (256 bytes, EIP-2537 G2) followed by σ (128 bytes, EIP-2537 G1), 384 bytes. True only
+    ///      for a live environment whose stored aggregate-key hash matches and when e(σ, g2) = e(H(m), key)
+    ///      with m = `environmentMessage(envId, messageHash)` under the message DST. Never reverts on bad
+    ///      input (unknown, selecting or dissolved environment, wrong length, wrong key, malformed points).
+    function verifyEnvironmentSignature(bytes32 envId, bytes32 messageHash, bytes calldata aggregateSignature)
+        external
+        view
+        returns (bool valid)
+    {
+        if (aggregateSignature.length != ENVIRONMENT_SIGNATURE_LENGTH) return false;
+        Environment storage env = _environments[uint256(envId)];
+        if (env.status != EnvStatus.Live) return false;
+        bytes calldata aggregateKey = aggregateSignature[:BLS12381.G2_LENGTH];
+        if (keccak256(aggregateKey) != env.aggregateKeyHash) return false;
+        return BLS12381.verifyHashed(
+            aggregateKey,
+            BLS12381.hashToG1(environmentMessage(uint256(envId), messageHash), BLS12381.DST_SIG),
+            aggregateSignature[BLS12381.G2_LENGTH:]
+        );
     }
 
     function _checkEnvironmentSignature(
