@@ -31,11 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from eth_account import Account
 from rich.console import Console
 from web3 import Web3
 
 from offchain.agents.client import AgentClient
+from offchain.agents.errors import AgentCallError
+from offchain.bench.chain_gas import gas_log_from_blocks
 from offchain.chain.connection import contract
 from offchain.chain.deployments import Deployments
 from offchain.chain.devnet import fund_on_devnet
@@ -47,16 +50,18 @@ from offchain.crypto.keys import KeyPair, derive
 from offchain.outsourcing import vrf
 from offchain.outsourcing.accountability import AccountabilityTransaction, build_accountability_transaction
 from offchain.outsourcing.asc import id_tasks_hash
+from offchain.outsourcing.chain_clients import EnclaveStatus, EnvStatus
 from offchain.outsourcing.client import call_csn
 from offchain.outsourcing.csn import CSNResult
-from offchain.outsourcing.enclave.chain import ENV_LIVE, EnclaveChain
-from offchain.outsourcing.enclave.contracts import ContractHost, HostConfig, asc_environment_id
+from offchain.outsourcing.enclave.chain import EnclaveChain
+from offchain.outsourcing.enclave.contracts import ContractHost, HostConfig
 from offchain.outsourcing.enclave.process import EnclaveProcess, enclave_processes
 from offchain.outsourcing.enclave.sealing import open_group, seal_accountability
 from offchain.outsourcing.enclave.wire import (
     DEFAULT,
     DISPUTE,
     ENV_INSTALL,
+    EXECUTE,
     SCHEDULE,
     VOUCHER,
     Confirmation,
@@ -64,6 +69,8 @@ from offchain.outsourcing.enclave.wire import (
     DisputeRequest,
     DisputeResponse,
     EnvInstallRequest,
+    ExecuteRequest,
+    ExecuteResponse,
     ScheduleRequest,
     ScheduleResponse,
     VoucherRequest,
@@ -81,6 +88,15 @@ from offchain.outsourcing.wire import TaskTransactionModel
 ENCLAVE_SEED = b"metatrust/demo/bmeoc-enclave"
 CSN_SEED = b"metatrust/demo/bmeoc-onchain-csn"
 UNIT = 10**18
+GAS_SHOWN = (
+    "confirmInstall",
+    "confirmExecution",
+    "anchorSchedule",
+    "settle",
+    "claim",
+    "challenge",
+    "timeoutChallenge",
+)
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,9 @@ class OnchainFlowReport:
     csns: tuple[str, ...] = ()
     tasks: list[TaskRecord] = field(default_factory=list)
     claims: dict[str, int] = field(default_factory=dict)
+    rejections: dict[str, int] = field(default_factory=dict)
+    gas: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    """``Contract.function`` → (calls, min, max) gas of the flow's MSC and ASC transactions."""
     msc_transactions: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -182,8 +201,8 @@ class _Actors:
         self.admin = EnclaveChain(w3, deployments, keys.admin)
         self.funder = EnclaveChain(w3, deployments, keys.funder)
         self.mtd = EnclaveChain(w3, deployments, keys.mtd)
-        self.msc = self.admin.msc
-        self.asc = self.admin.asc
+        self.msc = self.admin.msc.contract
+        self.asc = self.admin.asc.contract
         self.token = self.admin.token
 
     def balance(self, address: str) -> int:
@@ -195,11 +214,11 @@ async def _setup_csns(actors: _Actors, keys: Sequence[KeyPair], stake: int, cons
 
     def bond(key: KeyPair) -> None:
         chain = EnclaveChain(actors.w3, actors.deployments, key)
-        if chain.bonded(key.address) >= stake:
+        if chain.asc.stake_of(key.address).bonded >= stake:
             return
         actors.funder.send(actors.token.functions.transfer(key.address, stake))
-        chain.send(actors.token.functions.approve(actors.asc.address, stake))
-        chain.send(actors.asc.functions.depositStake(stake))
+        chain.asc.approve(chain.token, stake)
+        chain.asc.deposit_stake(stake)
 
     for key in keys:
         await asyncio.to_thread(bond, key)
@@ -209,16 +228,16 @@ async def _create_environment(
     actors: _Actors, enclaves: Sequence[EnclaveProcess], size: int
 ) -> tuple[int, vrf.Roles]:
     """createEnvironment, wait for every enclave's VRF proof (they react to the event), finalize."""
-    receipt = await asyncio.to_thread(actors.admin.send, actors.msc.functions.createEnvironment(size))
-    env_id = int(actors.msc.events.EnvironmentRequested().process_receipt(receipt)[0]["args"]["envId"])
+    requested, _ = await asyncio.to_thread(actors.admin.msc.create_environment, size)
+    env_id = requested.env_id
     addresses = [e.address for e in enclaves]
 
     def all_submitted() -> bool:
-        return all(bool(actors.msc.functions.vrfOutput(env_id, a).call()[1]) for a in addresses)
+        return all(actors.admin.msc.vrf_output(env_id, a) is not None for a in addresses)
 
     await _wait_for("every enclave's VRF proof", all_submitted)
-    await asyncio.to_thread(actors.admin.send, actors.msc.functions.finalizeEnvironment(env_id))
-    outputs = {a: int(actors.msc.functions.vrfOutput(env_id, a).call()[0]) for a in addresses}
+    await asyncio.to_thread(actors.admin.msc.finalize_environment, env_id)
+    outputs = {a: actors.admin.msc.vrf_output(env_id, a) or 0 for a in addresses}
     return env_id, vrf.assign_roles(outputs, size)
 
 
@@ -252,9 +271,8 @@ async def _outsource(
         session.mtd, session.polynomial, x, session.t, deposit=session.deposit, rng=session.rng
     )
     tasks_hash = id_tasks_hash(list(task.transaction.task_hashes))
-    opened = await asyncio.to_thread(
-        session.actors.mtd.send,
-        session.actors.asc.functions.openTask(tasks_hash, task.params.m, session.deposit),
+    _, opened = await asyncio.to_thread(
+        session.actors.mtd.asc.open_task, tasks_hash, task.params.m, session.deposit
     )
     schedule: ScheduleResponse = await _call(
         session.rpc,
@@ -286,12 +304,12 @@ async def _dispute(
     session: _Session, record: TaskRecord, tx_acc: AccountabilityTransaction
 ) -> DisputeResponse:
     """openDispute in ASC, then TX_acc sealed to each member's registered key, through the Leader."""
-    disputed = await asyncio.to_thread(
-        session.actors.mtd.send, session.actors.asc.functions.openDispute(record.task_id)
-    )
+    _, disputed = await asyncio.to_thread(session.actors.mtd.asc.open_dispute, record.task_id)
     record.transactions.append(_tx(disputed))
-    env = await asyncio.to_thread(session.actors.admin.environment, session.env_id)
-    keys = {m: (await asyncio.to_thread(session.registry.node, m)).encryption_key for m in env.members}
+    env = await asyncio.to_thread(session.actors.admin.msc.environment, session.env_id)
+    keys: dict[str, bytes] = {}
+    for member in env.members:
+        keys[member] = (await asyncio.to_thread(session.registry.node, member)).encryption_key
     sealed = seal_accountability(tx_acc, session.polynomial, record.task_id, keys)
     answer: DisputeResponse = await _call(
         session.rpc,
@@ -308,9 +326,7 @@ async def _dispute(
 
 async def _pay_by_default(session: _Session, record: TaskRecord, dispute_window: int) -> Confirmation:
     await asyncio.to_thread(advance_time, session.actors.w3, dispute_window + 1)
-    paid = await asyncio.to_thread(
-        session.actors.mtd.send, session.actors.asc.functions.finalizeDefault(record.task_id)
-    )
+    _, paid = await asyncio.to_thread(session.actors.mtd.asc.finalize_default, record.task_id)
     record.transactions.append(_tx(paid))
     confirmation: Confirmation = await _call(
         session.rpc,
@@ -322,6 +338,54 @@ async def _pay_by_default(session: _Session, record: TaskRecord, dispute_window:
     )
     record.transactions.extend(confirmation.transactions.values())
     return confirmation
+
+
+async def _bad_requests(
+    session: _Session,
+    report: OnchainFlowReport,
+    honest: TaskRecord,
+    processes: Sequence[EnclaveProcess],
+    env_id: int,
+    console: Console,
+) -> None:
+    """A replayed TX_t, a member action from a non-enclave and a malformed body: each gets a 4xx with a
+    reason, and the enclaves keep serving (the next tasks)."""
+    replay = ScheduleRequest(transaction=TaskTransactionModel.of(honest.task.transaction).model_dump())
+    member = next(p for p in processes if p.address != session.leader)
+    probes: list[tuple[str, Any]] = [
+        (
+            "replayed TX_t",
+            _call(session.rpc, session.leader_endpoint, session.leader, SCHEDULE, replay, ScheduleResponse),
+        ),
+        (
+            "enclave-execute from the MTD",
+            _call(
+                session.rpc,
+                member.endpoint,
+                member.address,
+                EXECUTE,
+                ExecuteRequest(env_id=env_id, id_sc=1, seq=1, request={"kind": "default"}),
+                ExecuteResponse,
+            ),
+        ),
+    ]
+    for label, probe in probes:
+        try:
+            await probe
+        except AgentCallError as exc:
+            report.rejections[label] = exc.status
+            continue
+        raise FlowError(f"{label} was accepted")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{session.leader_endpoint}/rpc/{SCHEDULE}", data=b"{not json") as response,
+    ):
+        report.rejections["malformed body"] = response.status
+    report.note(
+        console,
+        "bad requests refused with reasons: "
+        + ", ".join(f"{label} → HTTP {status}" for label, status in report.rejections.items()),
+    )
 
 
 async def run_bmeoc_onchain_flow(
@@ -345,13 +409,17 @@ async def run_bmeoc_onchain_flow(
     report = OnchainFlowReport()
     console.rule(f"[bold]Meta-BMEOC on chain: {enclaves} enclave processes, {csns} CSNs, MSC + ASC")
     started = time.perf_counter()
+    first_block = int(w3.eth.block_number) + 1
     actors = _Actors(w3, deployments, keys)
     enclave_keys = [derive(ENCLAVE_SEED, i) for i in range(enclaves)]
     csn_keys = [derive(CSN_SEED, i) for i in range(csns)]
     fund_on_devnet(w3, [key.address for key in (*enclave_keys, *csn_keys, keys.mtd, keys.admin, keys.funder)])
-    min_stake = int(actors.msc.functions.minStake().call())
+    min_stake = actors.admin.msc.min_stake()
     for key in enclave_keys:
-        if actors.balance(key.address) < min_stake and actors.admin.enclave_status(key.address) == 0:
+        if (
+            actors.balance(key.address) < min_stake
+            and actors.admin.msc.enclave(key.address).status is EnclaveStatus.NONE
+        ):
             await asyncio.to_thread(
                 actors.funder.send, actors.token.functions.transfer(key.address, min_stake)
             )
@@ -363,7 +431,7 @@ async def run_bmeoc_onchain_flow(
         await asyncio.to_thread(
             actors.funder.send, actors.token.functions.transfer(keys.mtd.address, 3 * deposit)
         )
-    await asyncio.to_thread(actors.mtd.send, actors.token.functions.approve(actors.asc.address, 2**256 - 1))
+    await asyncio.to_thread(actors.mtd.asc.approve, actors.token)
     auditor_registry = RegistryClient(
         contract(w3, deployments, "RSC"), _sender(w3, deployments, keys.auditor)
     )
@@ -395,8 +463,8 @@ async def run_bmeoc_onchain_flow(
             )
             # ---------------------------------------------------------------- environment
             env_id, roles = await _create_environment(actors, processes, enclaves)
-            env = await asyncio.to_thread(actors.admin.environment, env_id)
-            if env.status != ENV_LIVE or env.members != roles.members:
+            env = await asyncio.to_thread(actors.admin.msc.environment, env_id)
+            if env.status is not EnvStatus.LIVE or env.members != roles.members:
                 raise FlowError("MSC's roles differ from the VRF outputs recomputed off chain")
             report.env_id, report.members = env_id, env.members
             report.note(
@@ -405,16 +473,10 @@ async def run_bmeoc_onchain_flow(
                 f"Execution {roles.executor[:10]}…, "
                 f"{len(roles.monitors)} Monitoring (roles recomputed off chain from the proofs: equal)",
             )
-            await asyncio.to_thread(
-                actors.admin.send, actors.asc.functions.setEnvironment(asc_environment_id(env_id))
-            )
-            if int(actors.asc.functions.incentivePool().call()) < incentive_funding:
-                await asyncio.to_thread(
-                    actors.funder.send, actors.token.functions.approve(actors.asc.address, incentive_funding)
-                )
-                await asyncio.to_thread(
-                    actors.funder.send, actors.asc.functions.fundIncentives(incentive_funding)
-                )
+            await asyncio.to_thread(actors.admin.asc.set_environment, env_id)
+            if actors.admin.asc.incentive_pool() < incentive_funding:
+                await asyncio.to_thread(actors.funder.asc.approve, actors.token, incentive_funding)
+                await asyncio.to_thread(actors.funder.asc.fund_incentives, incentive_funding)
             params = SettlementParams(
                 int(actors.asc.functions.penaltyWad().call()),
                 int(actors.asc.functions.basicStake().call()),
@@ -422,10 +484,8 @@ async def run_bmeoc_onchain_flow(
             )
             config = HostConfig(deployments.chain_id, actors.asc.address, actors.msc.address, env_id, params)
             code_hash = ContractHost(config).code_hash
-            registered = await asyncio.to_thread(
-                actors.admin.send, actors.msc.functions.registerContract(code_hash)
-            )
-            id_sc = int(actors.msc.events.ContractRegistered().process_receipt(registered)[0]["args"]["idSc"])
+            registered = await asyncio.to_thread(actors.admin.msc.register_contract, code_hash)
+            id_sc = registered[0]
             report.id_sc = id_sc
             leader = next(p for p in processes if p.address == roles.leader)
             async with AgentClient(keys.admin, timeout=120.0) as admin_rpc:
@@ -471,6 +531,7 @@ async def run_bmeoc_onchain_flow(
                 f"honest task: deposit {deposit // UNIT} MTC escrowed, TX_t → Leader, Group_C (m = "
                 f"{len(honest.group)}) back encrypted, schedule anchored by commitment, F(x) verified",
             )
+            await _bad_requests(session, report, honest, processes, env_id, console)
             await _pay_by_default(session, honest, dispute_window)
             report.note(
                 console,
@@ -503,8 +564,7 @@ async def run_bmeoc_onchain_flow(
                 chain = EnclaveChain(w3, deployments, member.key)
                 before = actors.balance(csn)
                 await asyncio.to_thread(
-                    chain.send,
-                    actors.asc.functions.claim(csn, int(voucher.cumulative), from_hex(voucher.signature)),
+                    chain.asc.claim, csn, int(voucher.cumulative), from_hex(voucher.signature)
                 )
                 report.claims[csn] = actors.balance(csn) - before
             report.note(
@@ -519,7 +579,7 @@ async def run_bmeoc_onchain_flow(
             async with block_clock(w3):
                 framed, results, schedule = await _outsource(session, fleet_by_address, 0, "framing")
             report.removed = tuple(schedule.confirmation.removed)
-            env = await asyncio.to_thread(actors.admin.environment, env_id)
+            env = await asyncio.to_thread(actors.admin.msc.environment, env_id)
             if frozen.address not in report.removed or frozen.address in env.members:
                 raise FlowError("the frozen enclave was not removed from the environment")
             report.note(
@@ -554,5 +614,20 @@ async def run_bmeoc_onchain_flow(
             frozen_stop = frozen.stop()
             await frozen_stop
     report.timings_ms["flow"] = (time.perf_counter() - started) * 1000
+    records = {
+        name: {"address": deployments.address(name), "abi": deployments.contract_info(name).abi}
+        for name in ("MSC", "ASC")
+    }
+    for row in gas_log_from_blocks(w3, records, first_block).rows():
+        report.gas[f"{row.contract}.{row.function}"] = (row.calls, row.min, row.max)
+    report.note(
+        console,
+        "gas: "
+        + ", ".join(
+            f"{name} {low:,}" + (f"–{high:,}" if high != low else "")
+            for name, (_, low, high) in report.gas.items()
+            if name.split(".")[1] in GAS_SHOWN
+        ),
+    )
     report.note(console, f"Meta-BMEOC on-chain flow done in {report.timings_ms['flow'] / 1000:.1f} s")
     return report

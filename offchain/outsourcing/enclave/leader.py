@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -33,9 +33,9 @@ from offchain.agents.errors import (
 )
 from offchain.crypto import bls
 from offchain.crypto.hashing import keccak256
-from offchain.outsourcing.enclave.chain import ENCLAVE_REMOVED, EnclaveChain, EnvironmentState
+from offchain.outsourcing.chain_clients import EnclaveStatus, EnvironmentInfo
+from offchain.outsourcing.enclave.chain import EnclaveChain
 from offchain.outsourcing.enclave.contracts import Step, request_hash
-from offchain.outsourcing.enclave.messages import environment_message, execution_message, install_message
 from offchain.outsourcing.enclave.wire import (
     EXECUTE,
     INSTALL,
@@ -49,6 +49,12 @@ from offchain.outsourcing.enclave.wire import (
     SignResponse,
     from_hex,
     to_hex,
+)
+from offchain.outsourcing.msc_messages import (
+    encode_environment_signature,
+    environment_message,
+    execution_message,
+    install_message,
 )
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
@@ -106,22 +112,24 @@ class Leader:
         except (TimeoutError, AgentUnreachableError):
             return None
 
-    async def _environment(self, env_id: int) -> EnvironmentState:
-        return await asyncio.to_thread(self.chain.environment, env_id)
+    async def _environment(self, env_id: int) -> EnvironmentInfo:
+        return await asyncio.to_thread(self.chain.msc.environment, env_id)
 
     async def _challenge_until_resolved(self, env_id: int, member: str, about: bytes) -> bool:
         """Challenge ``member`` on MSC and wait for the outcome: True when it was removed, False when it
         answered in time."""
-        challenge_id = await asyncio.to_thread(self.chain.challenge, env_id, member, about)
+        opened, _ = await asyncio.to_thread(self.chain.msc.challenge, env_id, member, about)
+        challenge_id = opened.challenge_id
         log.warning("leader: challenged %s (challenge %d)", member, challenge_id)
         deadline = asyncio.get_running_loop().time() + self.challenge_wait
         while asyncio.get_running_loop().time() < deadline:
-            info = await asyncio.to_thread(self.chain.challenge_info, challenge_id)
+            info = await asyncio.to_thread(self.chain.msc.challenge_info, challenge_id)
             if info.resolved:
-                return await asyncio.to_thread(self.chain.enclave_status, member) == ENCLAVE_REMOVED
-            head = await asyncio.to_thread(lambda: int(self.chain.w3.eth.block_number))
+                enclave = await asyncio.to_thread(self.chain.msc.enclave, member)
+                return enclave.status is EnclaveStatus.REMOVED
+            head = await asyncio.to_thread(self.chain.head)
             if head > info.deadline:
-                await asyncio.to_thread(self.chain.timeout_challenge, challenge_id)
+                await asyncio.to_thread(self.chain.msc.timeout_challenge, challenge_id)
                 log.warning("leader: %s did not answer challenge %d: removed", member, challenge_id)
                 return True
             await asyncio.sleep(self.challenge_poll)
@@ -130,7 +138,7 @@ class Leader:
     async def _gather(
         self,
         env_id: int,
-        members: list[str],
+        members: Sequence[str],
         ask: Callable[[str], Awaitable[ResponseT | None]],
         about: bytes,
         removed: list[str],
@@ -179,7 +187,7 @@ class Leader:
         message = install_message(self.chain.chain_id, self.chain.msc.address, env_id, id_sc, code_hash)
         aggregate = self._aggregate(env, signatures, message)
         receipt = await asyncio.to_thread(
-            self.chain.confirm_install, id_sc, env_id, env.aggregate_key, aggregate
+            self.chain.msc.confirm_install, id_sc, env_id, env.aggregate_key, aggregate
         )
         return to_hex(bytes(receipt["transactionHash"])), removed
 
@@ -206,7 +214,7 @@ class Leader:
             env_id=env_id, id_sc=id_sc, seq=own.seq, request=dict(request), sealed=dict(sealed)
         )
         # the Execution Enclave first ...
-        executor = env.executor
+        executor = env.members[1]
         answers: dict[str, ExecuteResponse] = {}
         if executor != self.address:
 
@@ -243,7 +251,7 @@ class Leader:
                 collected.asc[member] = from_hex(answer.asc_signature)
         return collected
 
-    def _aggregate(self, env: EnvironmentState, signatures: Mapping[str, bytes], message: bytes) -> bytes:
+    def _aggregate(self, env: EnvironmentInfo, signatures: Mapping[str, bytes], message: bytes) -> bytes:
         """σ over the current members' signatures, checked off chain against MSC's aggregate key."""
         missing = [m for m in env.members if m not in signatures]
         if missing:
@@ -253,7 +261,7 @@ class Leader:
             raise StepRefused("the aggregate signature does not verify under the environment's key")
         return sigma
 
-    async def confirm(self, env_id: int, id_sc: int, collected: Collected) -> tuple[EnvironmentState, str]:
+    async def confirm(self, env_id: int, id_sc: int, collected: Collected) -> tuple[EnvironmentInfo, str]:
         """``MSC.confirmExecution`` with the aggregate over the members that remain."""
         env = await self._environment(env_id)
         message = execution_message(
@@ -261,17 +269,22 @@ class Leader:
         )
         sigma = self._aggregate(env, collected.execution, message)
         receipt = await asyncio.to_thread(
-            self.chain.confirm_execution, id_sc, collected.seq, collected.state_root, env.aggregate_key, sigma
+            self.chain.msc.confirm_execution,
+            id_sc,
+            collected.seq,
+            collected.state_root,
+            env.aggregate_key,
+            sigma,
         )
         return env, to_hex(bytes(receipt["transactionHash"]))
 
     def environment_signature(
-        self, env: EnvironmentState, signatures: Mapping[str, bytes], digest: bytes
+        self, env: EnvironmentInfo, signatures: Mapping[str, bytes], digest: bytes
     ) -> bytes:
         """The 384-byte ``aggregateSignature`` ASC forwards to MSC (aggregate key ‖ σ)."""
         message = environment_message(self.chain.chain_id, self.chain.msc.address, env.env_id, digest)
         sigma = self._aggregate(env, signatures, message)
-        return env.aggregate_key + sigma
+        return encode_environment_signature(env.aggregate_key, sigma)
 
     async def voucher(
         self, env_id: int, id_sc: int, csn: str, own: tuple[int, bytes, bytes]

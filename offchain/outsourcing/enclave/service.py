@@ -24,6 +24,7 @@ from typing import Any
 
 from web3 import Web3
 from web3.exceptions import MismatchedABI
+from web3.types import EventData
 
 from offchain.agents.client import AgentClient
 from offchain.agents.discovery import lookup_peer, registry_authorizer
@@ -35,14 +36,15 @@ from offchain.crypto import bls
 from offchain.crypto.errors import DecryptionError
 from offchain.crypto.hashing import keccak256
 from offchain.outsourcing import vrf
-from offchain.outsourcing.enclave.chain import (
-    ENCLAVE_ACTIVE,
-    ENCLAVE_NONE,
-    ENCLAVE_REGISTERED,
-    ENV_LIVE,
-    EnclaveChain,
-    EnvironmentState,
+from offchain.outsourcing.chain_clients import (
+    ChallengeOpened,
+    EnclaveStatus,
+    EnvironmentInfo,
+    EnvironmentRequested,
+    EnvStatus,
+    TaskStatus,
 )
+from offchain.outsourcing.enclave.chain import EnclaveChain, role_of
 from offchain.outsourcing.enclave.contracts import (
     ContractHost,
     HostConfig,
@@ -52,7 +54,6 @@ from offchain.outsourcing.enclave.contracts import (
 )
 from offchain.outsourcing.enclave.keys import EnclaveKeys
 from offchain.outsourcing.enclave.leader import Leader, StepRefused
-from offchain.outsourcing.enclave.messages import environment_message, execution_message, install_message
 from offchain.outsourcing.enclave.sealing import GroupC, open_accountability, seal_group
 from offchain.outsourcing.enclave.wire import (
     DEFAULT,
@@ -85,14 +86,15 @@ from offchain.outsourcing.enclave.wire import (
 from offchain.outsourcing.errors import MalformedMessage
 from offchain.outsourcing.msc_messages import (
     TEST_MEASUREMENT,
+    environment_message,
+    execution_message,
+    install_message,
     simulated_attestation_authority,
     simulated_quote,
 )
 from offchain.outsourcing.wire import TaskTransactionModel
 
 ENCLAVE_MAX_BODY_BYTES = 32 * 1024 * 1024
-# ASC task status
-ASC_OPEN, ASC_SCHEDULED, ASC_DISPUTED, ASC_SETTLED, ASC_PAID_BY_DEFAULT = 1, 2, 3, 4, 5
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,7 @@ class EnclaveService:
         self.chain = chain
         self.address = keys.address
         self.poll_interval = poll_interval
-        self.environments: dict[int, EnvironmentState] = {}
+        self.environments: dict[int, EnvironmentInfo] = {}
         self.installed: dict[int, Installed] = {}
         self.step_answers: dict[tuple[int, int], tuple[bytes, ExecuteResponse]] = {}
         self.last_output: dict[tuple[int, int], Step] = {}
@@ -164,7 +166,7 @@ class EnclaveService:
     async def start(self) -> None:
         """Serve, register in RSC and MSC, prove sync, and follow MSC's events."""
         await self.agent.start()
-        self._next_block = await asyncio.to_thread(lambda: int(self.chain.w3.eth.block_number))
+        self._next_block = await asyncio.to_thread(self.chain.head)
         await asyncio.to_thread(self._register)
         self._watcher = asyncio.create_task(self._watch())
 
@@ -185,8 +187,8 @@ class EnclaveService:
             self.agent.endpoint,
             bls_key=self.keys.bls_public,
         )
-        status = self.chain.enclave_status(self.address)
-        if status == ENCLAVE_NONE:
+        status = self.chain.msc.enclave(self.address).status
+        if status is EnclaveStatus.NONE:
             quote = simulated_quote(
                 simulated_attestation_authority(),
                 self.chain.chain_id,
@@ -196,16 +198,18 @@ class EnclaveService:
                 self.keys.bls_public,
             )
             pop = bls.prove_possession(self.keys.bls_secret)
-            self.chain.register_enclave(self.keys.bls_public, pop, TEST_MEASUREMENT, quote)
-            status = ENCLAVE_REGISTERED
-        if status == ENCLAVE_REGISTERED:
-            self.chain.confirm_sync()
+            stake = self.chain.msc.min_stake()
+            self.chain.msc.approve(self.chain.token, stake)
+            self.chain.msc.register_enclave(self.keys.bls_public, pop, quote, stake, TEST_MEASUREMENT)
+            status = EnclaveStatus.REGISTERED
+        if status is EnclaveStatus.REGISTERED:
+            self.chain.msc.confirm_sync()
 
     # ------------------------------------------------------------------------------------------ watcher
 
     async def _watch(self) -> None:
         events = [
-            self.chain.msc.events[name]()
+            self.chain.msc.contract.events[name]()
             for name in (
                 "EnvironmentRequested",
                 "EnvironmentCreated",
@@ -216,18 +220,18 @@ class EnclaveService:
         ]
         while not self._stop.is_set():
             try:
-                for name, args in await asyncio.to_thread(self._poll, events):
-                    await self._on_event(name, args)
+                for event in await asyncio.to_thread(self._poll, events):
+                    await self._on_event(event)
             except Exception:  # the watcher must survive a failed RPC or a reverted answer
                 log.exception("enclave %s: event handling failed", self.address)
             await asyncio.sleep(self.poll_interval)
 
-    def _poll(self, events: list[Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    def _poll(self, events: list[Any]) -> list[EventData]:
         head = int(self.chain.w3.eth.block_number)
         if head < self._next_block:
             return []
         logs = self.chain.w3.eth.get_logs(
-            {"address": self.chain.msc.address, "fromBlock": self._next_block, "toBlock": head}
+            {"address": self.chain.msc.contract.address, "fromBlock": self._next_block, "toBlock": head}
         )
         self._next_block = head + 1
         decoded = []
@@ -237,29 +241,33 @@ class EnclaveService:
                     data = event.process_log(entry)
                 except MismatchedABI:
                     continue
-                decoded.append((str(data["event"]), data["args"]))
+                decoded.append(data)
                 break
         return decoded
 
-    async def _on_event(self, name: str, args: Mapping[str, Any]) -> None:
+    async def _on_event(self, event: EventData) -> None:
+        name = str(event["event"])
         if name == "EnvironmentRequested":
-            status = await asyncio.to_thread(self.chain.enclave_status, self.address)
-            if status == ENCLAVE_ACTIVE:
-                proof = vrf.prove(self.keys.bls_secret, bytes(args["seed"]))
-                await asyncio.to_thread(self.chain.submit_vrf, int(args["envId"]), proof.proof)
-                log.info("enclave %s: VRF proof for environment %d", self.address, int(args["envId"]))
+            requested = EnvironmentRequested.from_event(event)
+            enclave = await asyncio.to_thread(self.chain.msc.enclave, self.address)
+            if enclave.status is EnclaveStatus.ACTIVE:
+                proof = vrf.prove(self.keys.bls_secret, requested.seed)
+                await asyncio.to_thread(self.chain.msc.submit_vrf, requested.env_id, proof.proof)
+                log.info("enclave %s: VRF proof for environment %d", self.address, requested.env_id)
         elif name in ("EnvironmentCreated", "EnvironmentChanged", "EnvironmentDissolved"):
-            env_id = int(args["envId"])
-            env = await asyncio.to_thread(self.chain.environment, env_id)
-            if env.status == ENV_LIVE and self.address in env.members:
+            env_id = int(event["args"]["envId"])
+            env = await asyncio.to_thread(self.chain.msc.environment, env_id)
+            if env.status is EnvStatus.LIVE and self.address in env.members:
                 self.environments[env_id] = env
-                log.info("enclave %s: %s of environment %d", self.address, env.role_of(self.address), env_id)
+                log.info("enclave %s: %s of environment %d", self.address, role_of(env, self.address), env_id)
             else:
                 self.environments.pop(env_id, None)
-        elif name == "ChallengeOpened" and Web3.to_checksum_address(args["target"]) == self.address:
-            response = keccak256(bytes(args["requestHash"]) + bytes.fromhex(self.address[2:]))
-            await asyncio.to_thread(self.chain.respond, int(args["challengeId"]), response)
-            log.info("enclave %s: answered challenge %d", self.address, int(args["challengeId"]))
+        elif name == "ChallengeOpened":
+            opened = ChallengeOpened.from_event(event)
+            if opened.target == self.address:
+                response = keccak256(opened.request_hash + bytes.fromhex(self.address[2:]))
+                await asyncio.to_thread(self.chain.msc.respond, opened.challenge_id, response)
+                log.info("enclave %s: answered challenge %d", self.address, opened.challenge_id)
 
     async def _endpoint_of(self, member: str) -> str:
         peer = await lookup_peer(self.chain.registry, member)
@@ -269,13 +277,13 @@ class EnclaveService:
 
     # ------------------------------------------------------------------------------------------ helpers
 
-    async def _environment_as_member(self, env_id: int, sender: str) -> EnvironmentState:
+    async def _environment_as_member(self, env_id: int, sender: str) -> EnvironmentInfo:
         """The live environment ``env_id`` this enclave belongs to, with ``sender`` as its Leader."""
-        env = await asyncio.to_thread(self.chain.environment, env_id)
-        if env.status != ENV_LIVE or self.address not in env.members:
+        env = await asyncio.to_thread(self.chain.msc.environment, env_id)
+        if env.status is not EnvStatus.LIVE or self.address not in env.members:
             raise AgentError(404, "not-a-member", f"this enclave is not in live environment {env_id}")
         self.environments[env_id] = env
-        if sender != env.leader:
+        if sender != env.members[0]:
             raise AgentError(403, "not-leader", f"{sender} is not the Leader of environment {env_id}")
         return env
 
@@ -333,9 +341,10 @@ class EnclaveService:
             raise AgentError(422, "wrong-config", "the configuration names another environment or MSC")
         if config.chain_id != self.chain.chain_id or config.asc != self.chain.asc.address:
             raise AgentError(422, "wrong-config", "the configuration names another chain or ASC")
-        status, code_hash, _, _, _ = await asyncio.to_thread(self.chain.contract_info, request.id_sc)
+        registered = await asyncio.to_thread(self.chain.msc.smart_contract, request.id_sc)
         host = ContractHost(config)
-        if status == 0 or code_hash != host.code_hash:
+        code_hash = registered.code_hash
+        if registered.env_id not in (0, request.env_id) or code_hash != host.code_hash:
             raise AgentError(
                 422, "wrong-code", f"MSC registered code 0x{code_hash.hex()} for {request.id_sc}"
             )
@@ -349,7 +358,7 @@ class EnclaveService:
 
     async def _member_step(self, sender: str, request: ExecuteRequest, monitoring: bool) -> ExecuteResponse:
         env = await self._environment_as_member(request.env_id, sender)
-        role = env.role_of(self.address)
+        role = role_of(env, self.address)
         if monitoring != (role == "monitoring"):
             action = "re-execute" if monitoring else "execute"
             raise AgentError(403, "wrong-role", f"this enclave is the {role} enclave: it does not {action}")
@@ -399,18 +408,18 @@ class EnclaveService:
 
     # ------------------------------------------------------------------------------------------ leader side
 
-    def _led_environment(self) -> tuple[EnvironmentState, int, ContractHost]:
+    def _led_environment(self) -> tuple[EnvironmentInfo, int, ContractHost]:
         """The live environment this enclave leads and its installed contracts."""
         for env in self.environments.values():
-            if env.leader == self.address:
+            if env.members[0] == self.address:
                 for id_sc, installed in self.installed.items():
                     if installed.env_id == env.env_id:
                         return env, id_sc, installed.host
         raise AgentError(409, "not-leading", "this enclave leads no environment with installed contracts")
 
     async def on_env_install(self, sender: str, request: EnvInstallRequest) -> Confirmation:
-        env = await asyncio.to_thread(self.chain.environment, request.env_id)
-        if env.status != ENV_LIVE or env.leader != self.address:
+        env = await asyncio.to_thread(self.chain.msc.environment, request.env_id)
+        if env.status is not EnvStatus.LIVE or env.members[0] != self.address:
             raise AgentError(409, "not-leader", f"this enclave does not lead environment {request.env_id}")
         if sender != env.creator:
             raise AgentError(403, "not-creator", f"only the environment's creator {env.creator} installs")
@@ -428,7 +437,7 @@ class EnclaveService:
 
     async def _lead_step(
         self, request: dict[str, Any], sealed: Mapping[str, str] | None = None
-    ) -> tuple[Step, Confirmation, EnvironmentState, dict[str, bytes]]:
+    ) -> tuple[Step, Confirmation, EnvironmentInfo, dict[str, bytes]]:
         """One step of the led environment: run it here, have it executed and re-executed, confirm on MSC."""
         env, id_sc, host = self._led_environment()
         execute = ExecuteRequest(
@@ -462,8 +471,8 @@ class EnclaveService:
         tid = task_id(
             self.chain.chain_id, self.chain.asc.address, tx.mtd, id_tasks_hash(list(tx.task_hashes))
         )
-        task = await asyncio.to_thread(self.chain.task, tid)
-        if int(task[2]) != ASC_OPEN or int(task[1]) != tx.m or int(task[4]) != tx.deposit:
+        task = await asyncio.to_thread(self.chain.asc.task, tid)
+        if task.status is not TaskStatus.OPEN or task.m != tx.m or task.deposit != tx.deposit:
             raise AgentError(409, "task-not-open", "ASC holds no open task with this TX_t's m and deposit")
         peer = await lookup_peer(self.chain.registry, sender)
         if peer is None:
@@ -483,7 +492,9 @@ class EnclaveService:
             signature = self.leader.environment_signature(env, asc_signatures, own.asc_digest)
             commitment = from_hex(str(own.public["commitment"]))
             try:
-                receipt = await asyncio.to_thread(self.chain.anchor, tid, commitment, signature)
+                _, receipt = await asyncio.to_thread(
+                    self.chain.asc.anchor_schedule, tid, commitment, signature
+                )
             except ChainError as exc:
                 raise AgentError(502, "anchor-failed", str(exc)) from exc
         confirmation.transactions["anchorSchedule"] = to_hex(bytes(receipt["transactionHash"]))
@@ -502,25 +513,27 @@ class EnclaveService:
             {
                 "address": record.address,
                 "provider": to_hex(record.provider),
-                "eligible": self.chain.is_eligible(record.address),
+                "eligible": self.chain.asc.is_eligible(record.address),
             }
             for record in self.chain.registry.discover(ActorRole.CSN)
         ]
 
     async def on_dispute(self, sender: str, request: DisputeRequest) -> DisputeResponse:
         tid = from_hex(request.task_id)
-        task = await asyncio.to_thread(self.chain.task, tid)
-        if str(task[0]) != sender:
+        task = await asyncio.to_thread(self.chain.asc.task, tid)
+        if task.mtd != sender:
             raise AgentError(403, "not-task-owner", "only the task's MTD sends TX_acc")
-        if int(task[2]) != ASC_DISPUTED:
+        if task.status is not TaskStatus.DISPUTED:
             raise AgentError(409, "not-disputed", "open the dispute in ASC before sending TX_acc")
         async with self._leader_lock:
             own, account_confirmation, env, _ = await self._lead_step(
                 {"kind": "account", "task_id": request.task_id}, request.sealed
             )
             mlist: list[str] = [str(Web3.to_checksum_address(a)) for a in own.public["mlist"]]
-            stakes = {csn: str(await asyncio.to_thread(self.chain.bonded, csn)) for csn in mlist}
-            pool = await asyncio.to_thread(self.chain.incentive_pool)
+            stakes = {
+                csn: str((await asyncio.to_thread(self.chain.asc.stake_of, csn)).bonded) for csn in mlist
+            }
+            pool = await asyncio.to_thread(self.chain.asc.incentive_pool)
             settled, confirmation, env, asc_signatures = await self._lead_step(
                 {"kind": "settle", "task_id": request.task_id, "incentive_pool": str(pool), "stakes": stakes}
             )
@@ -528,8 +541,8 @@ class EnclaveService:
             signature = self.leader.environment_signature(env, asc_signatures, settled.asc_digest)
             bonus = int(settled.public["bonus"])
             try:
-                receipt = await asyncio.to_thread(
-                    self.chain.settle, tid, mlist, bonus, settled.state_root, signature
+                _, receipt = await asyncio.to_thread(
+                    self.chain.asc.settle, tid, mlist, bonus, settled.state_root, signature
                 )
             except ChainError as exc:
                 raise AgentError(502, "settle-failed", str(exc)) from exc
@@ -546,7 +559,8 @@ class EnclaveService:
 
     async def on_default(self, sender: str, request: DefaultRequest) -> Confirmation:
         tid = from_hex(request.task_id)
-        if await asyncio.to_thread(self.chain.asc_status, tid) != ASC_PAID_BY_DEFAULT:
+        task = await asyncio.to_thread(self.chain.asc.task, tid)
+        if task.status is not TaskStatus.PAID_BY_DEFAULT:
             raise AgentError(409, "not-paid-by-default", "ASC has not paid this task by default")
         async with self._leader_lock:
             _, confirmation, _, _ = await self._lead_step({"kind": "default", "task_id": request.task_id})
