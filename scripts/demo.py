@@ -26,6 +26,7 @@ from offchain.marketplace.flow import run_marketplace_flow
 from offchain.modexp.flow import FlowKeys as ModexpKeys
 from offchain.modexp.flow import run_modexp_flow
 from offchain.outsourcing.flow import run_outsourcing_flow
+from offchain.outsourcing.onchain_flow import OnchainFlowKeys, run_bmeoc_onchain_flow
 from offchain.platform_flow import run_platform_flow
 from offchain.resource_auth.agents import run_resource_auth_flow
 from offchain.web3compute.flow import FlowKeys as Web3ComputeKeys
@@ -64,6 +65,10 @@ def main() -> None:
     )
     # Meta-BMEOC: account 7 is the MTD (its CSNs use keys derived inside the flow)
     outsourcing = asyncio.run(run_outsourcing_flow(w3, deployments, auditor, keys[7], console))
+    # Meta-BMEOC on chain: account 0 creates the enclave environment, audits and funds; account 7 is the MTD
+    # again; the five enclave processes and eight CSN agents use keys derived inside the flow
+    bmeoc_keys = OnchainFlowKeys(admin=auditor, auditor=auditor, funder=auditor, mtd=keys[7])
+    bmeoc = asyncio.run(run_bmeoc_onchain_flow(w3, deployments, bmeoc_keys, console))
     # Web3 data computing: user 8, provider 9, computing servers 10-12 and 18 (the global node and three
     # local nodes), storage server 13, onion routers 14-17
     web3_keys = Web3ComputeKeys(
@@ -106,7 +111,8 @@ def main() -> None:
     console.print(
         f"[bold green]demo complete[/] in {time.perf_counter() - started:.1f} s: "
         f"{len(report.steps)} platform steps, {len(modexp.steps)} MExpm steps, "
-        f"{len(outsourcing.steps)} Meta-BMEOC steps, {len(web3compute.steps)} web3compute workflow steps, "
+        f"{len(outsourcing.steps) + len(bmeoc.steps)} Meta-BMEOC steps, "
+        f"{len(web3compute.steps)} web3compute workflow steps, "
         f"{len(rsms.steps)} RSMS steps, "
         f"{len(market.steps) + len(data_task.steps) + len(ml_task.steps) + len(committee.steps)} "
         "MetaAICM steps; "
