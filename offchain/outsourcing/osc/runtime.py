@@ -39,7 +39,13 @@ from eth_utils.address import to_checksum_address
 
 from offchain.crypto.hashing import keccak256
 from offchain.outsourcing.accountability import AccountabilityContext, audit
-from offchain.outsourcing.asc import group_commitment, sorted_mlist
+from offchain.outsourcing.asc import (
+    anchor_digest,
+    claim_digest,
+    group_commitment,
+    settlement_digest,
+    sorted_mlist,
+)
 from offchain.outsourcing.incentives import SettlementParams
 from offchain.outsourcing.osc.errors import OscArtifactError, OscRejected, OscRequestError, OscRevert
 from offchain.outsourcing.osc.messages import (
@@ -341,6 +347,34 @@ class OscRuntime:
 
     def is_blacklisted(self, csn: str) -> bool:
         return bool(self._view("SSC", "isBlacklisted", [check_address("csn", csn)])[0])
+
+    @property
+    def asc_environment_id(self) -> bytes:
+        """ASC's ``environmentId`` of this environment: ``bytes32(uint256(env_id))``."""
+        return self.config.env_id.to_bytes(32, "big")
+
+    def anchor_digest(self, output: ScheduleOutput) -> bytes:
+        """What the environment signs for ``ASC.anchorSchedule(taskId, groupCommitment, σ)``."""
+        c, env = self.config, self.asc_environment_id
+        return anchor_digest(c.chain_id, c.asc, env, output.task_id, output.group_commitment)
+
+    def settlement_digest(self, result: OscResult) -> bytes:
+        """What the environment signs for ``ASC.settle(taskId, mlist, bonus, state_root, σ)`` of a Settle
+        step (``state_root`` is the root right after that step)."""
+        out = result.output
+        if not isinstance(out, SettleOutput):
+            raise OscRequestError("a settlement digest needs the result of a Settle step")
+        c, env = self.config, self.asc_environment_id
+        return settlement_digest(
+            c.chain_id, c.asc, env, out.task_id, list(out.mlist), out.bonus, result.state_root
+        )
+
+    def claim(self, csn: str) -> tuple[int, bytes]:
+        """``(cumulative, digest)`` the environment signs for ``ASC.claim(csn, cumulative, σ)``."""
+        cumulative = self.voucher(csn)
+        c, env = self.config, self.asc_environment_id
+        digest = claim_digest(c.chain_id, c.asc, env, check_address("csn", csn), cumulative)
+        return cumulative, digest
 
     def task_status(self, task_id: bytes) -> TaskStatus:
         return TaskStatus(int(self._task(task_id)[3]))

@@ -9,9 +9,10 @@ import sys
 from dataclasses import replace
 
 import pytest
-from osc_helpers import ASC, CHAIN_ID, CSNS, candidates, compute, config, new_task, tx_acc
+from osc_helpers import ASC, CHAIN_ID, CSNS, ENV_ID, candidates, compute, config, new_task, tx_acc
 
 from offchain.crypto.hashing import keccak256
+from offchain.outsourcing.asc import anchor_digest, claim_digest, settlement_digest
 from offchain.outsourcing.incentives import SettlementParams
 from offchain.outsourcing.osc import (
     CONTRACTS,
@@ -23,8 +24,10 @@ from offchain.outsourcing.osc import (
     OscResult,
     OscRevert,
     OscRuntime,
+    ScheduleOutput,
     ScheduleTask,
     Settle,
+    SettleOutput,
     TaskStatus,
     load_artifacts,
     request_from_json,
@@ -193,3 +196,25 @@ def test_schedule_output_index_and_vouchers() -> None:
     honest = [a for a in group if a != cheater]
     assert all(runtime.voucher(a) > 0 and runtime.reputation(a) == 1 for a in honest)
     assert replace(requests[4]) == requests[4]
+
+
+def test_asc_digests_of_the_steps() -> None:
+    requests = _requests()
+    runtime, results = _run(requests)
+    env = ENV_ID.to_bytes(32, "big")
+    schedule = results[0].output
+    assert isinstance(schedule, ScheduleOutput)
+    assert runtime.anchor_digest(schedule) == anchor_digest(
+        CHAIN_ID, ASC, env, schedule.task_id, schedule.group_commitment
+    )
+    settle = results[3].output
+    assert isinstance(settle, SettleOutput)
+    assert runtime.settlement_digest(results[3]) == settlement_digest(
+        CHAIN_ID, ASC, env, settle.task_id, list(settle.mlist), settle.bonus, results[3].state_root
+    )
+    with pytest.raises(OscRequestError, match="Settle step"):
+        runtime.settlement_digest(results[0])
+    csn = schedule.group[0]
+    cumulative, digest = runtime.claim(csn)
+    assert cumulative == runtime.voucher(csn)
+    assert digest == claim_digest(CHAIN_ID, ASC, env, csn, cumulative)
