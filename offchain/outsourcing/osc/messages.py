@@ -32,6 +32,7 @@ from offchain.outsourcing.wire import ComputeResponse, TaskTransactionModel
 
 UINT256_MAX = 2**256 - 1
 T = TypeVar("T")
+Out = TypeVar("Out", "ScheduleOutput", "AccountOutput", "SettleOutput", "DefaultPayoutOutput")
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -519,6 +520,13 @@ class OscResult:
     seq: int
     state_root: bytes
     output: OscOutput
+
+    def output_as(self, kind: type[Out]) -> Out:
+        """The output, typed (``result.output_as(ScheduleOutput).group``); OscRequestError if another kind."""
+        if not isinstance(self.output, kind):
+            produced = type(self.output).__name__
+            raise OscRequestError(f"step {self.seq} produced a {produced}, not {kind.__name__}")
+        return self.output
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "state_root": _hex(self.state_root), "output": self.output.to_json()}
