@@ -259,6 +259,7 @@ class OscRuntime:
             ),
         }
         self._contracts: dict[str, _Contract] = {}
+        self._gas = 0
         for name in CONTRACTS:
             types, values = constructor_args[name]
             code = artifacts[name].deployment + encode(types, values)
@@ -276,6 +277,8 @@ class OscRuntime:
         receives and every enclave signs in its installation confirmation."""
         self.seq: int = 0
         """Steps applied so far."""
+        self.last_gas_used: int = 0
+        """EVM gas of the last step (state-changing calls only; a measurement, not part of the state)."""
 
     # -------------------------------------------------------------------- public API
 
@@ -320,6 +323,7 @@ class OscRuntime:
         """Applies one request; raises an :class:`~offchain.outsourcing.osc.errors.OscError` (and changes
         nothing) when it is rejected."""
         output: OscOutput
+        self._gas = 0
         if isinstance(request, ScheduleTask):
             output = self._schedule(request)
         elif isinstance(request, Account):
@@ -330,6 +334,7 @@ class OscRuntime:
             output = self._default_payout(request)
         else:
             raise OscRequestError(f"unknown request type {type(request).__name__}")
+        self.last_gas_used, self._gas = self._gas, 0
         self.seq += 1
         return OscResult(self.seq, self.state_root, output)
 
@@ -478,6 +483,8 @@ class OscRuntime:
             raw = self._evm.message_call(DEPLOYER, contract.address, data, gas=CALL_GAS)
         except RuntimeError as exc:
             raise self._decode_failure(contract, exc) from None
+        if self._evm.result is not None:
+            self._gas += int(self._evm.result.gas_used)
         return contract.decode_output(function, bytes(raw))
 
     def _view(self, name: str, function: str, args: Sequence[Any] = ()) -> tuple[Any, ...]:

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from osc_helpers import CSNS, Task, candidates, compute, config, new_task, tx_acc
 
-from offchain.outsourcing import get_field, sign_result
+from offchain.outsourcing import CSNResult, get_field, sign_result
 from offchain.outsourcing.accountability import build_accountability_transaction
 from offchain.outsourcing.osc import (
     Account,
@@ -35,7 +35,7 @@ def _scheduled(seed: int = 1, **kwargs: int) -> tuple[OscRuntime, Task, list[str
     return runtime, task, list(out.group)
 
 
-def _account(runtime: OscRuntime, task: Task, group: list[str], results: list) -> AccountOutput:  # type: ignore[type-arg]
+def _account(runtime: OscRuntime, task: Task, group: list[str], results: list[CSNResult]) -> AccountOutput:
     out = runtime.execute(Account(task.task_id, tx_acc(task, group, results), task.polynomial)).output
     assert isinstance(out, AccountOutput)
     return out
@@ -64,10 +64,8 @@ def test_one_cheating_csn_is_exactly_the_mlist(j: int) -> None:
     runtime.execute(Settle(task.task_id, out.mlist, 0, (10**20,)))
     assert runtime.is_blacklisted(group[j - 1])
     later = new_task(random.Random(100 + j), d=1, t=1)
-    picked = runtime.execute(
-        ScheduleTask(later.task.transaction, candidates(), group[j - 1].encode()[:32])
-    ).output
-    assert group[j - 1] not in picked.group  # type: ignore[union-attr]
+    picked = runtime.execute(ScheduleTask(later.task.transaction, candidates(), group[j - 1].encode()[:32]))
+    assert group[j - 1] not in picked.output_as(ScheduleOutput).group
 
 
 def test_several_cheaters_are_flagged() -> None:

@@ -17,6 +17,7 @@ from offchain.outsourcing.incentives import SettlementParams
 from offchain.outsourcing.osc import (
     CONTRACTS,
     Account,
+    AccountOutput,
     DefaultPayout,
     OscConfig,
     OscRequest,
@@ -43,7 +44,8 @@ def _requests(seed_b: bytes = SEED_B) -> list[OscRequest]:
     a = new_task(rng, t=1, m=4, deposit=1_003)
     b = new_task(rng, d=2, t=1, deposit=5_000)
     scratch = OscRuntime(config())  # only to learn the groups the requests will produce
-    group_a = scratch.execute(ScheduleTask(a.task.transaction, candidates(), SEED_A)).output.group  # type: ignore[union-attr]
+    first = scratch.execute(ScheduleTask(a.task.transaction, candidates(), SEED_A))
+    group_a = first.output_as(ScheduleOutput).group
     results = compute(a, group_a, cheaters=[2])
     cheater = group_a[1]
     return [
@@ -92,8 +94,8 @@ def test_same_requests_give_identical_results_and_roots() -> None:
     account = results_one[2].output
     assert account.valid
     assert len(account.mlist) == 1
-    assert one.task_status(requests[0].tx_t.task_id) is TaskStatus.SETTLED  # type: ignore[union-attr]
-    assert one.task_status(requests[1].tx_t.task_id) is TaskStatus.PAID_BY_DEFAULT  # type: ignore[union-attr]
+    assert one.task_status(results_one[0].output_as(ScheduleOutput).task_id) is TaskStatus.SETTLED
+    assert one.task_status(results_one[1].output_as(ScheduleOutput).task_id) is TaskStatus.PAID_BY_DEFAULT
 
 
 def test_one_tampered_input_gives_another_root() -> None:
@@ -185,11 +187,11 @@ def test_execute_json_is_execute_on_the_wire_form() -> None:
 def test_schedule_output_index_and_vouchers() -> None:
     requests = _requests()
     runtime, results = _run(requests)
-    schedule = results[0].output
-    group = schedule.group  # type: ignore[union-attr]
-    assert [schedule.index_of(a) for a in group] == list(range(1, len(group) + 1))  # type: ignore[union-attr]
-    assert runtime.group(requests[0].tx_t.task_id) == group  # type: ignore[union-attr]
-    cheater = results[2].output.mlist[0]  # type: ignore[union-attr]
+    schedule = results[0].output_as(ScheduleOutput)
+    group = schedule.group
+    assert [schedule.index_of(a) for a in group] == list(range(1, len(group) + 1))
+    assert runtime.group(schedule.task_id) == group
+    cheater = results[2].output_as(AccountOutput).mlist[0]
     assert runtime.is_blacklisted(cheater)
     assert runtime.reputation(cheater) == 0
     assert runtime.voucher(cheater) == 0

@@ -12,7 +12,9 @@ from offchain.outsourcing.asc import RewardLedger
 from offchain.outsourcing.incentives import WAD, SettlementParams, default_payout, settle_task
 from offchain.outsourcing.osc import (
     Account,
+    AccountOutput,
     DefaultPayout,
+    DefaultPayoutOutput,
     OscRevert,
     OscRuntime,
     ScheduleOutput,
@@ -49,8 +51,8 @@ def _scenario(params: SettlementParams, seed: int, tasks: int = 8) -> None:
         group = list(schedule.group)
         if n % 4 == 3:  # nobody disputes: default payout
             expected = default_payout(deposit, group)
-            out = runtime.execute(DefaultPayout(task.task_id)).output
-            assert (out.per_csn, out.credited, out.mtd_refund) == (  # type: ignore[union-attr]
+            out = runtime.execute(DefaultPayout(task.task_id)).output_as(DefaultPayoutOutput)
+            assert (out.per_csn, out.credited, out.mtd_refund) == (
                 expected.b_mtd,
                 sum(expected.credits.values()),
                 expected.mtd_refund,
@@ -63,7 +65,7 @@ def _scenario(params: SettlementParams, seed: int, tasks: int = 8) -> None:
                 account = runtime.execute(
                     Account(task.task_id, tx_acc(task, group, results), task.polynomial)
                 )
-                mlist = account.output.mlist  # type: ignore[union-attr]
+                mlist = account.output_as(AccountOutput).mlist
                 assert sorted(schedule.index_of(a) for a in mlist) == cheaters
             else:
                 mlist = ()
@@ -104,7 +106,8 @@ def test_ssc_status_errors() -> None:
     rng = random.Random(3)
     runtime = OscRuntime(config())
     task = new_task(rng, deposit=999)
-    group = runtime.execute(ScheduleTask(task.task.transaction, candidates(), b"\x01" * 32)).output.group  # type: ignore[union-attr]
+    scheduled = runtime.execute(ScheduleTask(task.task.transaction, candidates(), b"\x01" * 32))
+    group = scheduled.output_as(ScheduleOutput).group
     with pytest.raises(OscRevert, match="NotAccounted"):  # an MList ACCSC never recorded
         runtime.execute(Settle(task.task_id, (group[0],), 0, (10,)))
     runtime.execute(Settle(task.task_id, (), 0))
@@ -113,11 +116,14 @@ def test_ssc_status_errors() -> None:
             runtime.execute(request)
     # an accounted task settles only with ACCSC's MList
     other = new_task(rng, deposit=999)
-    group = runtime.execute(ScheduleTask(other.task.transaction, candidates(), b"\x02" * 32)).output.group  # type: ignore[union-attr]
+    scheduled = runtime.execute(ScheduleTask(other.task.transaction, candidates(), b"\x02" * 32))
+    group = scheduled.output_as(ScheduleOutput).group
     results = compute(other, group, cheaters=[1])
-    mlist = runtime.execute(
-        Account(other.task_id, tx_acc(other, group, results), other.polynomial)
-    ).output.mlist  # type: ignore[union-attr]
+    mlist = (
+        runtime.execute(Account(other.task_id, tx_acc(other, group, results), other.polynomial))
+        .output_as(AccountOutput)
+        .mlist
+    )
     assert mlist == (group[0],)
     with pytest.raises(OscRevert, match="MListMismatch"):
         runtime.execute(Settle(other.task_id, (), 0))
@@ -125,5 +131,5 @@ def test_ssc_status_errors() -> None:
         runtime.execute(Settle(other.task_id, (group[1],), 0, (1,)))
     with pytest.raises(OscRevert, match="WrongTaskStatus"):  # disputed: no default payout
         runtime.execute(DefaultPayout(other.task_id))
-    out = runtime.execute(Settle(other.task_id, mlist, 0, (10**20,))).output
-    assert out.slashed_total == min(2 * (333 + 100 * WAD), 10**20)  # type: ignore[union-attr]
+    out = runtime.execute(Settle(other.task_id, mlist, 0, (10**20,)))
+    assert out.output_as(SettleOutput).slashed_total == min(2 * (333 + 100 * WAD), 10**20)
