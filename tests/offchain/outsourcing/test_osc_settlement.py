@@ -1,0 +1,135 @@
+"""SSC in the EVM equals the Python SSC rule (spec 000 §4, R27-R29): settle_task, default_payout, the
+RewardLedger's vouchers, to the base unit, over a parameter grid; U(honest) > 0 > U(malicious)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from osc_helpers import CSNS, candidates, compute, config, new_task, tx_acc
+
+from offchain.outsourcing.asc import RewardLedger
+from offchain.outsourcing.incentives import WAD, SettlementParams, default_payout, settle_task
+from offchain.outsourcing.osc import (
+    Account,
+    AccountOutput,
+    DefaultPayout,
+    DefaultPayoutOutput,
+    OscRevert,
+    OscRuntime,
+    ScheduleOutput,
+    ScheduleTask,
+    Settle,
+    SettleOutput,
+)
+
+GRID = [
+    SettlementParams(penalty_wad=2 * WAD, basic_stake=100, reward_per_honest=3),
+    SettlementParams(penalty_wad=WAD // 2, basic_stake=1_000, reward_per_honest=0),
+    SettlementParams(penalty_wad=7 * WAD + 1, basic_stake=7, reward_per_honest=50),
+]
+
+
+def _scenario(params: SettlementParams, seed: int, tasks: int = 8) -> None:
+    """A run of tasks on one runtime and on the Python model (settle_task / default_payout + RewardLedger)."""
+    rng = random.Random(seed)
+    runtime = OscRuntime(config(params=params))
+    ledger = RewardLedger()
+    blacklisted: set[str] = set()
+    for n in range(tasks):
+        d, t = rng.choice([(1, 1), (2, 1), (1, 2)])
+        m = (d + 1) * t + 1 + rng.randrange(3)
+        deposit = rng.choice([m - 1, m, 10 * m + rng.randrange(m), rng.randrange(1, 10**22)])
+        task = new_task(rng, d=d, t=t, m=m, deposit=max(deposit, 1))
+        deposit = task.task.transaction.deposit
+        pool = rng.choice([0, 5, 10**30, rng.randrange(200)])
+        usable = [c for c in candidates() if c.address.lower() not in blacklisted]
+        schedule = runtime.execute(
+            ScheduleTask(task.task.transaction, tuple(usable), rng.randbytes(32))
+        ).output
+        assert isinstance(schedule, ScheduleOutput)
+        group = list(schedule.group)
+        if n % 4 == 3:  # nobody disputes: default payout
+            expected = default_payout(deposit, group)
+            out = runtime.execute(DefaultPayout(task.task_id)).output_as(DefaultPayoutOutput)
+            assert (out.per_csn, out.credited, out.mtd_refund) == (
+                expected.b_mtd,
+                sum(expected.credits.values()),
+                expected.mtd_refund,
+            )
+            ledger.apply(expected)
+        else:  # a dispute with some cheaters (possibly none, possibly all)
+            cheaters = sorted(rng.sample(range(1, m + 1), rng.choice([0, 1, 1, 2, m])))
+            results = compute(task, group, cheaters, seed=n)
+            if cheaters:
+                account = runtime.execute(
+                    Account(task.task_id, tx_acc(task, group, results), task.polynomial)
+                )
+                mlist = account.output_as(AccountOutput).mlist
+                assert sorted(schedule.index_of(a) for a in mlist) == cheaters
+            else:
+                mlist = ()
+            stakes = {a: rng.choice([0, 1, params.basic_stake, 10**21]) for a in mlist}
+            reputation = ledger.reputation_of(group)
+            expected = settle_task(deposit, group, mlist, stakes, reputation, params, incentive_pool=pool)
+            out = runtime.execute(Settle(task.task_id, mlist, pool, tuple(stakes[a] for a in mlist))).output
+            assert isinstance(out, SettleOutput)
+            assert out.b_mtd == expected.b_mtd
+            assert out.bonus == expected.bonus_paid
+            assert out.honest_credit == expected.honest_credit
+            assert out.mtd_refund == expected.mtd_refund
+            assert out.to_pool == expected.to_pool
+            assert out.slashed_total == sum(expected.slashed.values())
+            assert {a.lower(): v for a, v in out.credits} == expected.credits
+            assert {a.lower(): v for a, v in out.slashed} == expected.slashed
+            assert expected.conserves(deposit)
+            ledger.apply(expected)
+            blacklisted |= set(expected.blacklist)
+            # U(honest) > 0 > U(malicious) for what SSC pays (a CSN with no stake loses only its B_mtd)
+            for _, credit in out.credits:
+                assert credit > 0 or expected.b_mtd == 0
+            for address, slashed in out.slashed:
+                assert slashed > 0 or stakes[address] == 0
+                assert address not in dict(out.credits)
+        for csn in CSNS:  # the vouchers and reputations equal the RewardLedger's
+            assert runtime.voucher(csn.address) == ledger.cumulative(csn.address)
+            assert runtime.reputation(csn.address) == ledger.reputation.get(csn.address.lower(), 0)
+            assert runtime.is_blacklisted(csn.address) == (csn.address.lower() in blacklisted)
+
+
+@pytest.mark.parametrize("params", GRID, ids=["rho2", "rho0.5-R0", "rho7-R50"])
+def test_ssc_equals_the_python_rule_to_the_base_unit(params: SettlementParams) -> None:
+    _scenario(params, seed=GRID.index(params))
+
+
+def test_ssc_status_errors() -> None:
+    rng = random.Random(3)
+    runtime = OscRuntime(config())
+    task = new_task(rng, deposit=999)
+    scheduled = runtime.execute(ScheduleTask(task.task.transaction, candidates(), b"\x01" * 32))
+    group = scheduled.output_as(ScheduleOutput).group
+    with pytest.raises(OscRevert, match="NotAccounted"):  # an MList ACCSC never recorded
+        runtime.execute(Settle(task.task_id, (group[0],), 0, (10,)))
+    runtime.execute(Settle(task.task_id, (), 0))
+    for request in (Settle(task.task_id, (), 0), DefaultPayout(task.task_id)):
+        with pytest.raises(OscRevert, match="WrongTaskStatus"):
+            runtime.execute(request)
+    # an accounted task settles only with ACCSC's MList
+    other = new_task(rng, deposit=999)
+    scheduled = runtime.execute(ScheduleTask(other.task.transaction, candidates(), b"\x02" * 32))
+    group = scheduled.output_as(ScheduleOutput).group
+    results = compute(other, group, cheaters=[1])
+    mlist = (
+        runtime.execute(Account(other.task_id, tx_acc(other, group, results), other.polynomial))
+        .output_as(AccountOutput)
+        .mlist
+    )
+    assert mlist == (group[0],)
+    with pytest.raises(OscRevert, match="MListMismatch"):
+        runtime.execute(Settle(other.task_id, (), 0))
+    with pytest.raises(OscRevert, match="MListMismatch"):
+        runtime.execute(Settle(other.task_id, (group[1],), 0, (1,)))
+    with pytest.raises(OscRevert, match="WrongTaskStatus"):  # disputed: no default payout
+        runtime.execute(DefaultPayout(other.task_id))
+    out = runtime.execute(Settle(other.task_id, mlist, 0, (10**20,)))
+    assert out.output_as(SettleOutput).slashed_total == min(2 * (333 + 100 * WAD), 10**20)
