@@ -54,7 +54,7 @@ from offchain.outsourcing.chain_clients import EnclaveStatus, EnvStatus
 from offchain.outsourcing.client import call_csn
 from offchain.outsourcing.csn import CSNResult
 from offchain.outsourcing.enclave.chain import EnclaveChain
-from offchain.outsourcing.enclave.contracts import ContractHost, HostConfig
+from offchain.outsourcing.enclave.contracts import ContractHost
 from offchain.outsourcing.enclave.process import EnclaveProcess, enclave_processes
 from offchain.outsourcing.enclave.sealing import open_group, seal_accountability
 from offchain.outsourcing.enclave.wire import (
@@ -80,6 +80,7 @@ from offchain.outsourcing.enclave.wire import (
 from offchain.outsourcing.field import get_field
 from offchain.outsourcing.flow import csn_fleet
 from offchain.outsourcing.incentives import SettlementParams
+from offchain.outsourcing.osc import OscConfig, bind_to_asc
 from offchain.outsourcing.polynomial import AnyPolynomial, random_dense
 from offchain.outsourcing.task import PreparedTask, prepare_task
 from offchain.outsourcing.verify import verify_results
@@ -267,9 +268,11 @@ async def _outsource(
     """Open the task in ASC, have it scheduled by the environment, run the core protocol with Group_C."""
     field_ = session.polynomial.field
     x = field_.random_elements(session.k, session.rng)
-    task = prepare_task(
+    prepared = prepare_task(
         session.mtd, session.polynomial, x, session.t, deposit=session.deposit, rng=session.rng
     )
+    # TX_t's ID becomes ASC's task id (one MTD signature binds the escrow), before anything goes out
+    task = bind_to_asc(session.mtd, prepared, session.actors.w3.eth.chain_id, session.actors.asc.address)
     tasks_hash = id_tasks_hash(list(task.transaction.task_hashes))
     _, opened = await asyncio.to_thread(
         session.actors.mtd.asc.open_task, tasks_hash, task.params.m, session.deposit
@@ -482,7 +485,7 @@ async def run_bmeoc_onchain_flow(
                 int(actors.asc.functions.basicStake().call()),
                 UNIT,
             )
-            config = HostConfig(deployments.chain_id, actors.asc.address, actors.msc.address, env_id, params)
+            config = OscConfig(deployments.chain_id, actors.asc.address, env_id, params)
             code_hash = ContractHost(config).code_hash
             registered = await asyncio.to_thread(actors.admin.msc.register_contract, code_hash)
             id_sc = registered[0]

@@ -19,10 +19,8 @@ from offchain.crypto import ecies
 from offchain.crypto.keys import KeyPair
 from offchain.outsourcing.accountability import AccountabilityTransaction
 from offchain.outsourcing.errors import MalformedMessage
-from offchain.outsourcing.field import get_field
+from offchain.outsourcing.osc.messages import tx_acc_from_json, tx_acc_to_json
 from offchain.outsourcing.polynomial import AnyPolynomial, polynomial_from_wire
-from offchain.outsourcing.task import Share
-from offchain.outsourcing.wire import ComputeResponse, TaskTransactionModel
 
 ACC_TAG = b"metatrust/bmeoc/enclave/TX_acc/v1"
 GROUP_TAG = b"metatrust/bmeoc/enclave/Group_C/v1"
@@ -33,43 +31,18 @@ def _aad(tag: bytes, task_id: bytes, address: str) -> bytes:
 
 
 def accountability_to_json(tx_acc: AccountabilityTransaction, polynomial: AnyPolynomial) -> dict[str, Any]:
-    """TX_acc and F as JSON (every share included: this must only ever be encrypted)."""
-    field = get_field(tx_acc.transaction.params.q)
-    return {
-        "transaction": TaskTransactionModel.of(tx_acc.transaction).model_dump(),
-        "shares": ["0x" + share.encode(field).hex() for share in tx_acc.shares],
-        "results": [ComputeResponse.of(result).model_dump() for result in tx_acc.results],
-        "group": list(tx_acc.group),
-        "timestamp": tx_acc.timestamp,
-        "signature": "0x" + tx_acc.signature.hex(),
-        "polynomial": polynomial.to_wire(),
-    }
+    """TX_acc (helper C's JSON form) and F (every share included: this must only ever be encrypted)."""
+    return {"tx_acc": tx_acc_to_json(tx_acc), "polynomial": polynomial.to_wire()}
 
 
 def accountability_from_json(document: Mapping[str, Any]) -> tuple[AccountabilityTransaction, AnyPolynomial]:
     """Inverse of :func:`accountability_to_json`; raises :class:`MalformedMessage`."""
     try:
-        transaction = TaskTransactionModel.model_validate(document["transaction"]).to_core()
-        field = get_field(transaction.params.q)
-        shares = tuple(
-            Share.decode(field, transaction.params.k, bytes.fromhex(str(raw)[2:]))
-            for raw in document["shares"]
-        )
-        results = tuple(ComputeResponse.model_validate(raw).to_core() for raw in document["results"])
-        tx_acc = AccountabilityTransaction(
-            transaction,
-            shares,
-            results,
-            tuple(str(a) for a in document["group"]),
-            int(document["timestamp"]),
-            bytes.fromhex(str(document["signature"])[2:]),
-        )
-        polynomial = polynomial_from_wire(document["polynomial"])
+        return tx_acc_from_json(document["tx_acc"]), polynomial_from_wire(document["polynomial"])
     except MalformedMessage:
         raise
-    except Exception as exc:  # pydantic, KeyError, ValueError, TypeError: all mean a malformed TX_acc
+    except Exception as exc:  # OscRequestError, KeyError, ValueError, TypeError: a malformed TX_acc
         raise MalformedMessage(f"malformed TX_acc: {exc}") from exc
-    return tx_acc, polynomial
 
 
 def seal_accountability(

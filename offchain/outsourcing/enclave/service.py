@@ -45,13 +45,7 @@ from offchain.outsourcing.chain_clients import (
     TaskStatus,
 )
 from offchain.outsourcing.enclave.chain import EnclaveChain, role_of
-from offchain.outsourcing.enclave.contracts import (
-    ContractHost,
-    HostConfig,
-    Step,
-    StepRejected,
-    request_hash,
-)
+from offchain.outsourcing.enclave.contracts import ContractHost, Step, StepRejected, request_hash
 from offchain.outsourcing.enclave.keys import EnclaveKeys
 from offchain.outsourcing.enclave.leader import Leader, StepRefused
 from offchain.outsourcing.enclave.sealing import GroupC, open_accountability, seal_group
@@ -92,6 +86,17 @@ from offchain.outsourcing.msc_messages import (
     simulated_attestation_authority,
     simulated_quote,
 )
+from offchain.outsourcing.osc import (
+    Account,
+    Candidate,
+    DefaultPayout,
+    OscConfig,
+    OscRequestError,
+    ScheduleTask,
+    Settle,
+    candidates_from_records,
+    derive_seed,
+)
 from offchain.outsourcing.wire import TaskTransactionModel
 
 ENCLAVE_MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -131,6 +136,7 @@ class EnclaveService:
         self._stop = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
         self._next_block = 0
+        self._seed_secret = secrets.token_bytes(32)  # the Leader's secret behind RSSC's selection seeds
         mtd_or_csn = {SCHEDULE: ActorRole.MTD, DISPUTE: ActorRole.MTD, VOUCHER: ActorRole.CSN}
         member_actions = dict.fromkeys((INSTALL, EXECUTE, REEXECUTE, SIGN), ActorRole.ENCLAVE)
         registered = registry_authorizer(chain.registry, {**mtd_or_csn, **member_actions})
@@ -313,7 +319,7 @@ class EnclaveService:
                 409, "wrong-sequence", f"this enclave is at step {host.seq}, not {request.seq - 1}"
             )
         accountability = None
-        if request.request.get("kind") == "account":
+        if request.request.get("kind") == Account.KIND:
             sealed = request.sealed.get(self.address) or request.sealed.get(self.address.lower())
             if sealed is None:
                 raise AgentError(400, "no-tx-acc", "no TX_acc sealed to this enclave")
@@ -334,11 +340,11 @@ class EnclaveService:
     async def on_install(self, sender: str, request: InstallRequest) -> InstallResponse:
         await self._environment_as_member(request.env_id, sender)
         try:
-            config = HostConfig.from_json(request.config)
-        except MalformedMessage as exc:
+            config = OscConfig.from_json(request.config)
+        except OscRequestError as exc:
             raise AgentError(400, "bad-config", str(exc)) from exc
-        if config.env_id != request.env_id or config.msc != self.chain.msc.address:
-            raise AgentError(422, "wrong-config", "the configuration names another environment or MSC")
+        if config.env_id != request.env_id:
+            raise AgentError(422, "wrong-config", "the configuration names another environment")
         if config.chain_id != self.chain.chain_id or config.asc != self.chain.asc.address:
             raise AgentError(422, "wrong-config", "the configuration names another chain or ASC")
         registered = await asyncio.to_thread(self.chain.msc.smart_contract, request.id_sc)
@@ -471,6 +477,8 @@ class EnclaveService:
         tid = task_id(
             self.chain.chain_id, self.chain.asc.address, tx.mtd, id_tasks_hash(list(tx.task_hashes))
         )
+        if tx.task_id != tid:
+            raise AgentError(422, "unbound-task", "TX_t's ID must be ASC's task id (osc.bind_to_asc)")
         task = await asyncio.to_thread(self.chain.asc.task, tid)
         if task.status is not TaskStatus.OPEN or task.m != tx.m or task.deposit != tx.deposit:
             raise AgentError(409, "task-not-open", "ASC holds no open task with this TX_t's m and deposit")
@@ -479,15 +487,8 @@ class EnclaveService:
             raise AgentError(403, "unknown-mtd", f"{sender} is not active in RSC")
         async with self._leader_lock:
             candidates = await asyncio.to_thread(self._candidates)
-            seed = keccak256(secrets.token_bytes(32) + tid)
-            step_request = {
-                "kind": "schedule",
-                "task_id": to_hex(tid),
-                "transaction": request.transaction,
-                "candidates": candidates,
-                "seed": to_hex(seed),
-            }
-            own, confirmation, env, asc_signatures = await self._lead_step(step_request)
+            schedule = ScheduleTask(tx, candidates, derive_seed(self._seed_secret, tid), task.deposit)
+            own, confirmation, env, asc_signatures = await self._lead_step(schedule.to_json())
             assert own.asc_digest is not None
             signature = self.leader.environment_signature(env, asc_signatures, own.asc_digest)
             commitment = from_hex(str(own.public["commitment"]))
@@ -506,17 +507,11 @@ class EnclaveService:
             confirmation=confirmation,
         )
 
-    def _candidates(self) -> list[dict[str, Any]]:
+    def _candidates(self) -> tuple[Candidate, ...]:
         """Every active CSN of RSC with its provider and whether ASC counts it eligible (bonded, not
         unbonding)."""
-        return [
-            {
-                "address": record.address,
-                "provider": to_hex(record.provider),
-                "eligible": self.chain.asc.is_eligible(record.address),
-            }
-            for record in self.chain.registry.discover(ActorRole.CSN)
-        ]
+        records = self.chain.registry.discover(ActorRole.CSN)
+        return candidates_from_records(records, lambda record: self.chain.asc.is_eligible(record.address))
 
     async def on_dispute(self, sender: str, request: DisputeRequest) -> DisputeResponse:
         tid = from_hex(request.task_id)
@@ -527,16 +522,13 @@ class EnclaveService:
             raise AgentError(409, "not-disputed", "open the dispute in ASC before sending TX_acc")
         async with self._leader_lock:
             own, account_confirmation, env, _ = await self._lead_step(
-                {"kind": "account", "task_id": request.task_id}, request.sealed
+                {"kind": Account.KIND, "task_id": request.task_id}, request.sealed
             )
             mlist: list[str] = [str(Web3.to_checksum_address(a)) for a in own.public["mlist"]]
-            stakes = {
-                csn: str((await asyncio.to_thread(self.chain.asc.stake_of, csn)).bonded) for csn in mlist
-            }
+            stakes = [(await asyncio.to_thread(self.chain.asc.stake_of, csn)).bonded for csn in mlist]
             pool = await asyncio.to_thread(self.chain.asc.incentive_pool)
-            settled, confirmation, env, asc_signatures = await self._lead_step(
-                {"kind": "settle", "task_id": request.task_id, "incentive_pool": str(pool), "stakes": stakes}
-            )
+            settle = Settle(tid, tuple(mlist), pool, tuple(stakes))
+            settled, confirmation, env, asc_signatures = await self._lead_step(settle.to_json())
             assert settled.asc_digest is not None
             signature = self.leader.environment_signature(env, asc_signatures, settled.asc_digest)
             bonus = int(settled.public["bonus"])
@@ -563,7 +555,7 @@ class EnclaveService:
         if task.status is not TaskStatus.PAID_BY_DEFAULT:
             raise AgentError(409, "not-paid-by-default", "ASC has not paid this task by default")
         async with self._leader_lock:
-            _, confirmation, _, _ = await self._lead_step({"kind": "default", "task_id": request.task_id})
+            _, confirmation, _, _ = await self._lead_step(DefaultPayout(tid).to_json())
         return confirmation
 
     async def on_voucher(self, sender: str, request: VoucherRequest) -> VoucherResponse:
