@@ -28,7 +28,7 @@ from web3.types import EventData
 
 from offchain.agents.client import AgentClient
 from offchain.agents.discovery import lookup_peer, registry_authorizer
-from offchain.agents.errors import AgentError
+from offchain.agents.errors import AgentCallError, AgentError, ResponseVerificationError
 from offchain.agents.service import Agent
 from offchain.chain.errors import ChainError
 from offchain.chain.roles import ActorRole
@@ -437,7 +437,7 @@ class EnclaveService:
                 tx, removed = await self.leader.install(
                     request.env_id, request.id_sc, request.config, from_hex(answer.signature), host.code_hash
                 )
-            except (StepRefused, ChainError) as exc:
+            except (StepRefused, ChainError, AgentCallError, ResponseVerificationError) as exc:
                 raise AgentError(409, "install-failed", str(exc)) from exc
         return Confirmation(transactions={"confirmInstall": tx}, removed=removed, note="installed")
 
@@ -457,6 +457,10 @@ class EnclaveService:
             env, tx = await self.leader.confirm(env.env_id, id_sc, collected)
         except StepRefused as exc:
             raise AgentError(409, "step-refused", str(exc)) from exc
+        except (AgentCallError, ResponseVerificationError) as exc:  # a member refused the step (4xx)
+            raise AgentError(502, "member-refused", f"a member refused step {own.seq}: {exc}") from exc
+        except ChainError as exc:
+            raise AgentError(502, "confirm-failed", str(exc)) from exc
         confirmation = Confirmation(
             seq=own.seq,
             state_root=to_hex(own.state_root),
@@ -568,6 +572,6 @@ class EnclaveService:
         async with self._leader_lock:
             try:
                 amount, signature = await self.leader.voucher(env.env_id, id_sc, sender, own)
-            except StepRefused as exc:
+            except (StepRefused, AgentCallError, ResponseVerificationError) as exc:
                 raise AgentError(409, "voucher-refused", str(exc)) from exc
         return VoucherResponse(cumulative=str(amount), signature=to_hex(signature))
