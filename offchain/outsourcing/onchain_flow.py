@@ -46,6 +46,7 @@ from offchain.chain.registry import NodeRecord, RegistryClient
 from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
 from offchain.crypto.derivation import encryption_keypair
+from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import KeyPair, derive
 from offchain.outsourcing import vrf
 from offchain.outsourcing.accountability import AccountabilityTransaction, build_accountability_transaction
@@ -137,6 +138,7 @@ class OnchainFlowReport:
     tasks: list[TaskRecord] = field(default_factory=list)
     claims: dict[str, int] = field(default_factory=dict)
     rejections: dict[str, int] = field(default_factory=dict)
+    answered_challenge: int = 0
     gas: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     """``Contract.function`` → (calls, min, max) gas of the flow's MSC and ASC transactions."""
     msc_transactions: list[str] = field(default_factory=list)
@@ -505,6 +507,25 @@ async def run_bmeoc_onchain_flow(
                 f"off-chain contracts id_sc = {id_sc} (code 0x{code_hash.hex()[:12]}…) installed in all "
                 f"{enclaves} enclaves: one aggregate BLS signature, MSC.confirmInstall",
             )
+            # a live enclave answers a challenge: the creator probes the Execution Enclave on MSC
+            opened, probe = await asyncio.to_thread(
+                actors.admin.msc.challenge,
+                env_id,
+                roles.executor,
+                keccak256(b"metatrust/demo/liveness-probe"),
+            )
+            report.msc_transactions.append(_tx(probe))
+            await _wait_for(
+                "the challenged enclave's answer",
+                lambda: actors.admin.msc.challenge_info(opened.challenge_id).resolved,
+                timeout=30.0,
+            )
+            report.answered_challenge = opened.challenge_id
+            report.note(
+                console,
+                f"the creator challenged the Execution Enclave on MSC (challenge {opened.challenge_id}): "
+                "it saw the event and answered with respond within the window, so it stays",
+            )
             field_ = get_field()
             polynomial = random_dense(field_, k, d, rng)
             polynomial.prepare()
@@ -614,8 +635,7 @@ async def run_bmeoc_onchain_flow(
                 f"MTD framing attempt (a forged R_j in TX_acc): ACCSC rejects it ({answer.accountability}); "
                 "nobody flagged, every CSN paid",
             )
-            frozen_stop = frozen.stop()
-            await frozen_stop
+            await frozen.stop()
     report.timings_ms["flow"] = (time.perf_counter() - started) * 1000
     records = {
         name: {"address": deployments.address(name), "abi": deployments.contract_info(name).abi}

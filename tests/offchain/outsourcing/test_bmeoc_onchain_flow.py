@@ -85,6 +85,11 @@ def test_environment_and_unresponsive_enclave(flow: Any, deployments: Deployment
     for member in members:
         assert int(msc.functions.enclaveInfo(member).call()[0]) == ENCLAVE_ACTIVE
         assert stakes[member] == min_stake
+    # the Execution Enclave answered the creator's probe in time (respond) and stayed
+    challenge = msc.functions.challengeInfo(report.answered_challenge).call()
+    assert challenge[4] is True
+    assert Web3.to_checksum_address(challenge[1]) == report.members[1]
+    assert report.members[1] in members
     # every step of the off-chain contracts was confirmed on MSC: schedule x3, default, account + settle x2
     status, _code, _owner, env_id, seq, _root = msc.functions.contractInfo(report.id_sc).call()
     assert (status, env_id, seq) == (2, report.env_id, 8)
