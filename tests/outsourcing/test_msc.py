@@ -370,6 +370,8 @@ def test_confirm_install_gas_is_flat_in_size(
 def test_confirm_reverts(msc: Any, chain: Any, user: Any, pool: list[Enclave], stranger: Any) -> None:
     with ape.reverts(msc.InvalidParameter):
         msc.registerContract(bytes(32), sender=user)
+    with ape.reverts(msc.InvalidParameter):  # below 2^128: no keccak-256 code hash is (probability 2^-128)
+        msc.registerContract((2**128 - 1).to_bytes(32, "big"), sender=user)
     env_id, roles = live(msc, user, pool, 4)
     id_sc = int(msc.registerContract(CODE_HASH, sender=user).events.filter(msc.ContractRegistered)[0].idSc)
     message = install_message(chain.chain_id, str(msc.address), env_id, id_sc, CODE_HASH)
