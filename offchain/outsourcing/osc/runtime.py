@@ -116,6 +116,8 @@ class OscConfig:
             raise OscRequestError("min_deposit must be at least 1")
         if not isinstance(self.params, SettlementParams):
             raise OscRequestError("params must be a SettlementParams")
+        for name in ("penalty_wad", "basic_stake", "reward_per_honest"):
+            check_uint(f"params.{name}", getattr(self.params, name))
 
     def to_json(self) -> dict[str, Any]:
         p = self.params
