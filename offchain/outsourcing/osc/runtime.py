@@ -34,7 +34,7 @@ from typing import Any
 
 import pyrevm
 from eth_abi.abi import decode, encode
-from eth_abi.exceptions import DecodingError
+from eth_abi.exceptions import DecodingError, EncodingError
 from eth_utils.address import to_checksum_address
 
 from offchain.crypto.hashing import keccak256
@@ -116,6 +116,8 @@ class OscConfig:
             raise OscRequestError("min_deposit must be at least 1")
         if not isinstance(self.params, SettlementParams):
             raise OscRequestError("params must be a SettlementParams")
+        for name in ("penalty_wad", "basic_stake", "reward_per_honest"):
+            check_uint(f"params.{name}", getattr(self.params, name))
 
     def to_json(self) -> dict[str, Any]:
         p = self.params
@@ -435,7 +437,10 @@ class OscRuntime:
                 assigned_group=self.group(task_id),
                 is_disputable=lambda _task: True,  # the status was checked here and ACCSC checks it again
             )
-            report = audit(tx_acc, request.polynomial, context)
+            try:
+                report = audit(tx_acc, request.polynomial, context)
+            except (ValueError, TypeError, ArithmeticError, IndexError) as exc:  # MalformedMessage included
+                raise OscRejected(f"TX_acc cannot be judged: {exc}") from exc
             valid, reason, flagged, indices = report.valid, report.reason, report.flagged, report.indices
         mlist = tuple(sorted_mlist(flagged))
         digest = tx_acc.digest()
@@ -477,7 +482,7 @@ class OscRuntime:
         contract = self._contracts[name]
         try:
             data = contract.calldata(function, args)
-        except (TypeError, ValueError, OverflowError) as exc:  # eth_abi encoding errors
+        except (EncodingError, TypeError, ValueError, OverflowError) as exc:
             raise OscRequestError(f"{name}.{function}: cannot encode the arguments: {exc}") from exc
         try:
             raw = self._evm.message_call(DEPLOYER, contract.address, data, gas=CALL_GAS)

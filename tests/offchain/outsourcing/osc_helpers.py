@@ -66,7 +66,9 @@ def new_task(
     """A real task of the core protocol, re-signed under ASC's task id (unless ``bind`` is False)."""
     field = get_field()
     polynomial = random_dense(field, k, d, rng)
-    prepared = prepare_task(mtd, polynomial, field.random_elements(k, rng), t, m=m, deposit=deposit, rng=rng)
+    x = field.random_elements(k, rng)
+    # a fixed timestamp: the same rng gives the same TX_t (and signature) whenever the test runs
+    prepared = prepare_task(mtd, polynomial, x, t, m=m, deposit=deposit, rng=rng, timestamp=1_700_000_000)
     if bind:
         prepared = bind_to_asc(mtd, prepared, CHAIN_ID, ASC)
     return Task(prepared, polynomial, mtd)

@@ -158,6 +158,8 @@ def test_bad_values_are_rejected_before_the_evm() -> None:
         OscConfig(CHAIN_ID, "0xnope", 1)
     with pytest.raises(OscRequestError, match="min_deposit"):
         OscConfig(CHAIN_ID, ASC, 1, min_deposit=0)
+    with pytest.raises(OscRequestError, match=r"params\.basic_stake"):
+        OscConfig(CHAIN_ID, ASC, 1, SettlementParams(basic_stake=2**256))
 
 
 def test_a_revert_is_named_and_changes_nothing() -> None:

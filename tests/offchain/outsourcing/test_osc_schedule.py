@@ -143,6 +143,16 @@ def test_rssc_refuses_when_there_are_too_few_candidates() -> None:
     assert len(_schedule(runtime, task.task.transaction).group) == 3
 
 
+def test_values_out_of_the_abi_range_are_a_request_error() -> None:
+    runtime = OscRuntime(config())
+    tx = _resign(new_task(random.Random(6)).task.transaction, k=2**256)
+    with pytest.raises(OscRequestError, match="cannot encode"):
+        runtime.execute(ScheduleTask(tx, candidates(), SEED))
+    with pytest.raises(OscRequestError, match="unknown request type"):
+        runtime.execute("schedule")  # type: ignore[arg-type]
+    assert runtime.seq == 0
+
+
 def test_duplicate_candidates_are_refused() -> None:
     task = new_task(random.Random(5))
     cands = candidates()

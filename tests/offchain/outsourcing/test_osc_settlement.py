@@ -3,16 +3,27 @@ RewardLedger's vouchers, to the base unit, over a parameter grid; U(honest) > 0 
 
 from __future__ import annotations
 
+import math
 import random
+from fractions import Fraction
 
 import pytest
 from osc_helpers import CSNS, candidates, compute, config, new_task, tx_acc
 
 from offchain.outsourcing.asc import RewardLedger
-from offchain.outsourcing.incentives import WAD, SettlementParams, default_payout, settle_task
+from offchain.outsourcing.incentives import (
+    WAD,
+    Action,
+    NodeTypeParams,
+    SettlementParams,
+    default_payout,
+    settle_task,
+    utility,
+)
 from offchain.outsourcing.osc import (
     Account,
     AccountOutput,
+    Candidate,
     DefaultPayout,
     DefaultPayoutOutput,
     OscRevert,
@@ -133,3 +144,40 @@ def test_ssc_status_errors() -> None:
         runtime.execute(DefaultPayout(other.task_id))
     out = runtime.execute(Settle(other.task_id, mlist, 0, (10**20,)))
     assert out.output_as(SettleOutput).slashed_total == min(2 * (333 + 100 * WAD), 10**20)
+
+
+def test_what_ssc_pays_is_eq_14() -> None:
+    """With P = D = 1 and every bonded stake equal to 𝒳, an honest CSN's credit is Eq. (14)'s honest
+    utility (consistent reading: B_mtd + R·T_i + N_mal·𝒳/(X_l − N_mal), X_l = m), and a malicious CSN loses
+    Eq. (14)'s penalty ϱ(B_mtd + 𝒳) capped at its stake (spec §7 #17)."""
+    params = SettlementParams(penalty_wad=2 * WAD, basic_stake=10**20, reward_per_honest=10**17)
+    node = NodeTypeParams(
+        reward_coefficient=Fraction(params.reward_per_honest),
+        penalty_multiplier=Fraction(2),
+        basic_stake=Fraction(params.basic_stake),
+    )
+    runtime = OscRuntime(config(params=params))
+    seven = tuple(Candidate(k.address, f"p{i}".encode()) for i, k in enumerate(CSNS[:7]))
+    rng = random.Random(14)
+    warm_up = new_task(rng, d=2, t=2, deposit=7 * 10**18)  # m = 7: the same seven CSNs every time
+    runtime.execute(ScheduleTask(warm_up.task.transaction, seven, b"\x01" * 32))
+    runtime.execute(Settle(warm_up.task_id, (), 10**30))  # everybody honest: T_i = 1
+    task = new_task(rng, d=2, t=2, deposit=70 * 10**18)
+    group = (
+        runtime.execute(ScheduleTask(task.task.transaction, seven, b"\x02" * 32))
+        .output_as(ScheduleOutput)
+        .group
+    )
+    results = compute(task, group, cheaters=[2, 5])
+    account = runtime.execute(Account(task.task_id, tx_acc(task, group, results), task.polynomial))
+    mlist = account.output_as(AccountOutput).mlist
+    out = runtime.execute(Settle(task.task_id, mlist, 10**30, (params.basic_stake,) * 2)).output_as(
+        SettleOutput
+    )
+    b = Fraction(out.b_mtd)
+    honest = utility(Action.HONEST, node, b_mtd=b, consecutive_honest=1, population=7, anomalous=2)
+    malicious = utility(Action.MALICIOUS, node, b_mtd=b, consecutive_honest=1, population=7, anomalous=2)
+    assert honest > 0 > malicious
+    assert len(out.credits) == 5
+    assert all(credit == math.floor(honest) for _, credit in out.credits)
+    assert all(-slashed == max(malicious, -node.basic_stake) for _, slashed in out.slashed)
