@@ -31,6 +31,7 @@ from offchain.agents.errors import (
     AgentUnreachableError,
     ResponseVerificationError,
 )
+from offchain.chain.errors import ContractRevert
 from offchain.crypto import bls
 from offchain.crypto.hashing import keccak256
 from offchain.outsourcing.chain_clients import EnclaveStatus, EnvironmentInfo
@@ -129,7 +130,10 @@ class Leader:
                 return enclave.status is EnclaveStatus.REMOVED
             head = await asyncio.to_thread(self.chain.head)
             if head > info.deadline:
-                await asyncio.to_thread(self.chain.msc.timeout_challenge, challenge_id)
+                try:
+                    await asyncio.to_thread(self.chain.msc.timeout_challenge, challenge_id)
+                except ContractRevert:  # answered or timed out by someone else meanwhile: read it again
+                    continue
                 log.warning("leader: %s did not answer challenge %d: removed", member, challenge_id)
                 return True
             await asyncio.sleep(self.challenge_poll)
@@ -146,8 +150,10 @@ class Leader:
         """Ask every member; challenge the silent ones (removed, or asked once more after answering)."""
         answers = await asyncio.gather(*(ask(member) for member in members))
         got = {m: a for m, a in zip(members, answers, strict=True) if a is not None}
-        for member in (m for m in members if m not in got):
-            if await self._challenge_until_resolved(env_id, member, about):
+        silent = [m for m in members if m not in got]
+        outcomes = await asyncio.gather(*(self._challenge_until_resolved(env_id, m, about) for m in silent))
+        for member, was_removed in zip(silent, outcomes, strict=True):
+            if was_removed:
                 removed.append(member)
                 continue
             again = await ask(member)

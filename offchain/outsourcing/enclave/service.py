@@ -100,6 +100,7 @@ from offchain.outsourcing.osc import (
 from offchain.outsourcing.wire import TaskTransactionModel
 
 ENCLAVE_MAX_BODY_BYTES = 32 * 1024 * 1024
+STEP_ANSWERS_KEPT = 64
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +130,8 @@ class EnclaveService:
         self.poll_interval = poll_interval
         self.environments: dict[int, EnvironmentInfo] = {}
         self.installed: dict[int, Installed] = {}
+        # the answer to each step this enclave ran (a Leader retrying gets it again, not a second run)
         self.step_answers: dict[tuple[int, int], tuple[bytes, ExecuteResponse]] = {}
-        self.last_output: dict[tuple[int, int], Step] = {}
         self._lock = asyncio.Lock()  # one step at a time, in sequence order
         self._leader_lock = asyncio.Lock()  # the Leader coordinates one request at a time
         self._stop = asyncio.Event()
@@ -377,7 +378,6 @@ class EnclaveService:
                 answer = cached[1]
             else:
                 step = await self._run_step(request)
-                self.last_output[(request.id_sc, step.seq)] = step
                 agrees = request.expected_root is None or from_hex(request.expected_root) == step.state_root
                 execution, asc = (
                     self._sign_step(request.env_id, request.id_sc, step) if agrees else (None, None)
@@ -392,6 +392,7 @@ class EnclaveService:
                     asc_signature=None if asc is None else to_hex(asc),
                 )
                 self.step_answers[(request.id_sc, request.seq)] = (digest, answer)
+                self.step_answers.pop((request.id_sc, request.seq - STEP_ANSWERS_KEPT), None)
         return answer
 
     async def on_execute(self, sender: str, request: ExecuteRequest) -> ExecuteResponse:
