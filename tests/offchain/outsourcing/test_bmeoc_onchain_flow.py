@@ -14,6 +14,7 @@ from web3 import Web3
 
 from offchain.chain.connection import connect
 from offchain.chain.deployments import Deployments, load_deployments
+from offchain.crypto import bls
 from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import KeyPair, from_private_key
 from offchain.deploy import Deployment, deploy_bmeoc, write_deployments
@@ -78,6 +79,9 @@ def test_environment_and_unresponsive_enclave(flow: Any, deployments: Deployment
     assert removed not in members
     assert len(members) == 4
     assert members == [m for m in report.members if m != removed]  # VRF order kept, roles shifted up
+    # the environment went on under a new aggregate key: the sum of the four remaining registered keys
+    keys = [bytes(msc.functions.enclaveInfo(m).call()[4]) for m in members]
+    assert bytes(info[7]) == bls.aggregate_public_keys(keys)
     assert int(msc.functions.enclaveInfo(removed).call()[0]) == ENCLAVE_REMOVED
     min_stake = int(msc.functions.minStake().call())
     slash = min_stake * int(msc.functions.slashBps().call()) // 10_000
