@@ -31,6 +31,7 @@ from offchain.outsourcing.vrf import Roles
 
 __all__ = [
     "AscClient",
+    "ChainEvent",
     "ChallengeAnswered",
     "ChallengeInfo",
     "ChallengeOpened",
@@ -53,7 +54,6 @@ __all__ = [
     "EnvironmentRequested",
     "EnvironmentSet",
     "MscClient",
-    "MscEvent",
     "ScStatus",
     "Slashed",
     "SmartContractInfo",
@@ -211,11 +211,11 @@ class StakeInfo:
 # ------------------------------------------------------------------------------------------ events
 
 
-E = TypeVar("E", bound="MscEvent")
+E = TypeVar("E", bound="ChainEvent")
 
 
 @dataclass(frozen=True)
-class MscEvent:
+class ChainEvent:
     """Base of the decoded events (of MSC and ASC): ``EVENT`` names the Solidity event."""
 
     EVENT: ClassVar[str] = ""
@@ -234,7 +234,7 @@ class MscEvent:
 
 
 @dataclass(frozen=True)
-class EnclaveRegistered(MscEvent):
+class EnclaveRegistered(ChainEvent):
     EVENT: ClassVar[str] = "EnclaveRegistered"
     enclave: ChecksumAddress
     bls_key: bytes
@@ -250,7 +250,7 @@ class EnclaveRegistered(MscEvent):
 
 
 @dataclass(frozen=True)
-class EnclaveActivated(MscEvent):
+class EnclaveActivated(ChainEvent):
     EVENT: ClassVar[str] = "EnclaveActivated"
     enclave: ChecksumAddress
     height: int
@@ -262,7 +262,7 @@ class EnclaveActivated(MscEvent):
 
 
 @dataclass(frozen=True)
-class EnclaveLeft(MscEvent):
+class EnclaveLeft(ChainEvent):
     EVENT: ClassVar[str] = "EnclaveLeft"
     enclave: ChecksumAddress
     stake_returned: int
@@ -273,7 +273,7 @@ class EnclaveLeft(MscEvent):
 
 
 @dataclass(frozen=True)
-class EnvironmentRequested(MscEvent):
+class EnvironmentRequested(ChainEvent):
     EVENT: ClassVar[str] = "EnvironmentRequested"
     env_id: int
     creator: ChecksumAddress
@@ -292,7 +292,7 @@ class EnvironmentRequested(MscEvent):
 
 
 @dataclass(frozen=True)
-class VrfSubmitted(MscEvent):
+class VrfSubmitted(ChainEvent):
     EVENT: ClassVar[str] = "VrfSubmitted"
     env_id: int
     enclave: ChecksumAddress
@@ -304,7 +304,7 @@ class VrfSubmitted(MscEvent):
 
 
 @dataclass(frozen=True)
-class EnvironmentCreated(MscEvent):
+class EnvironmentCreated(ChainEvent):
     """An environment is live: its roles (by ascending VRF output) and aggregate key."""
 
     EVENT: ClassVar[str] = "EnvironmentCreated"
@@ -323,7 +323,7 @@ class EnvironmentCreated(MscEvent):
 
 
 @dataclass(frozen=True)
-class ContractRegistered(MscEvent):
+class ContractRegistered(ChainEvent):
     EVENT: ClassVar[str] = "ContractRegistered"
     id_sc: int
     owner: ChecksumAddress
@@ -335,7 +335,7 @@ class ContractRegistered(MscEvent):
 
 
 @dataclass(frozen=True)
-class ContractInstalled(MscEvent):
+class ContractInstalled(ChainEvent):
     EVENT: ClassVar[str] = "ContractInstalled"
     id_sc: int
     env_id: int
@@ -346,7 +346,7 @@ class ContractInstalled(MscEvent):
 
 
 @dataclass(frozen=True)
-class StateSynced(MscEvent):
+class StateSynced(ChainEvent):
     EVENT: ClassVar[str] = "StateSynced"
     id_sc: int
     seq: int
@@ -358,7 +358,7 @@ class StateSynced(MscEvent):
 
 
 @dataclass(frozen=True)
-class ChallengeOpened(MscEvent):
+class ChallengeOpened(ChainEvent):
     EVENT: ClassVar[str] = "ChallengeOpened"
     challenge_id: int
     env_id: int
@@ -375,7 +375,7 @@ class ChallengeOpened(MscEvent):
 
 
 @dataclass(frozen=True)
-class ChallengeAnswered(MscEvent):
+class ChallengeAnswered(ChainEvent):
     EVENT: ClassVar[str] = "ChallengeAnswered"
     challenge_id: int
     response_hash: bytes
@@ -386,7 +386,7 @@ class ChallengeAnswered(MscEvent):
 
 
 @dataclass(frozen=True)
-class EnclaveRemoved(MscEvent):
+class EnclaveRemoved(ChainEvent):
     EVENT: ClassVar[str] = "EnclaveRemoved"
     challenge_id: int
     enclave: ChecksumAddress
@@ -398,7 +398,7 @@ class EnclaveRemoved(MscEvent):
 
 
 @dataclass(frozen=True)
-class EnvironmentChanged(MscEvent):
+class EnvironmentChanged(ChainEvent):
     """A member was removed: the remaining members (VRF order kept, roles shift up) and the new key."""
 
     EVENT: ClassVar[str] = "EnvironmentChanged"
@@ -416,7 +416,7 @@ class EnvironmentChanged(MscEvent):
 
 
 @dataclass(frozen=True)
-class EnvironmentDissolved(MscEvent):
+class EnvironmentDissolved(ChainEvent):
     EVENT: ClassVar[str] = "EnvironmentDissolved"
     env_id: int
 
@@ -426,7 +426,7 @@ class EnvironmentDissolved(MscEvent):
 
 
 @dataclass(frozen=True)
-class EnvironmentSet(MscEvent):
+class EnvironmentSet(ChainEvent):
     EVENT: ClassVar[str] = "EnvironmentSet"
     environment_id: bytes
     by: ChecksumAddress
@@ -441,7 +441,7 @@ class EnvironmentSet(MscEvent):
 
 
 @dataclass(frozen=True)
-class TaskOpened(MscEvent):
+class TaskOpened(ChainEvent):
     EVENT: ClassVar[str] = "TaskOpened"
     task_id: bytes
     mtd: ChecksumAddress
@@ -458,7 +458,7 @@ class TaskOpened(MscEvent):
 
 
 @dataclass(frozen=True)
-class TaskScheduled(MscEvent):
+class TaskScheduled(ChainEvent):
     EVENT: ClassVar[str] = "TaskScheduled"
     task_id: bytes
     environment_id: bytes
@@ -474,7 +474,7 @@ class TaskScheduled(MscEvent):
 
 
 @dataclass(frozen=True)
-class DisputeOpened(MscEvent):
+class DisputeOpened(ChainEvent):
     EVENT: ClassVar[str] = "DisputeOpened"
     task_id: bytes
     settlement_deadline: int
@@ -485,7 +485,7 @@ class DisputeOpened(MscEvent):
 
 
 @dataclass(frozen=True)
-class Slashed(MscEvent):
+class Slashed(ChainEvent):
     EVENT: ClassVar[str] = "Slashed"
     task_id: bytes
     csn: ChecksumAddress
@@ -497,7 +497,7 @@ class Slashed(MscEvent):
 
 
 @dataclass(frozen=True)
-class TaskSettled(MscEvent):
+class TaskSettled(ChainEvent):
     EVENT: ClassVar[str] = "TaskSettled"
     task_id: bytes
     environment_id: bytes
@@ -518,7 +518,7 @@ class TaskSettled(MscEvent):
 
 
 @dataclass(frozen=True)
-class DefaultPayoutPaid(MscEvent):
+class DefaultPayoutPaid(ChainEvent):
     """``ASC.DefaultPayout``."""
 
     EVENT: ClassVar[str] = "DefaultPayout"
@@ -536,7 +536,7 @@ class DefaultPayoutPaid(MscEvent):
 
 
 @dataclass(frozen=True)
-class Claimed(MscEvent):
+class Claimed(ChainEvent):
     EVENT: ClassVar[str] = "Claimed"
     csn: ChecksumAddress
     amount: int
@@ -581,7 +581,7 @@ class _BmeocClient(ContractClient):
         ]
 
     def watcher(
-        self, event_type: type[MscEvent], from_block: BlockIdentifier = "latest", poll_interval: float = 0.5
+        self, event_type: type[ChainEvent], from_block: BlockIdentifier = "latest", poll_interval: float = 0.5
     ) -> EventWatcher:
         """A polling watcher of ``event_type``; decode what it yields with ``event_type.from_event``."""
         return EventWatcher(self.contract.w3, self.contract, event_type.EVENT, from_block, poll_interval)

@@ -285,3 +285,10 @@ def test_clients_run_an_environment_and_a_task_through_msc(
     assert reader.events(EnclaveRemoved, removed.block_number) == [removed]
     assert reader.enclave(target).status is EnclaveStatus.REMOVED
     assert not reader.verify_environment_signature(env_id, voucher, env_sign(voucher))  # old key gone
+
+
+def test_event_types_refuse_other_events() -> None:
+    log: Any = {"event": "ContractInstalled", "args": {"idSc": 3, "envId": 2}, "blockNumber": 7}
+    assert ContractInstalled.from_event(log) == ContractInstalled(7, 3, 2)
+    with pytest.raises(ValueError, match="expected a StateSynced event"):
+        StateSynced.from_event(log)
