@@ -123,6 +123,8 @@ class TaskRecord:
     accepted: bool
     mlist: tuple[str, ...] = ()
     transactions: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    """Wall time of each request to the Leader (schedule, dispute, default), as the MTD sees it."""
 
 
 @dataclass
@@ -279,6 +281,7 @@ async def _outsource(
     _, opened = await asyncio.to_thread(
         session.actors.mtd.asc.open_task, tasks_hash, task.params.m, session.deposit
     )
+    started = time.perf_counter()
     schedule: ScheduleResponse = await _call(
         session.rpc,
         session.leader_endpoint,
@@ -287,6 +290,7 @@ async def _outsource(
         ScheduleRequest(transaction=TaskTransactionModel.of(task.transaction).model_dump()),
         ScheduleResponse,
     )
+    elapsed = (time.perf_counter() - started) * 1000
     tid = from_hex(schedule.task_id)
     group = open_group(encryption_keypair(session.mtd), tid, session.mtd.address, schedule.sealed_group)
     for index, csn in enumerate(group.group):
@@ -300,6 +304,7 @@ async def _outsource(
     results: list[CSNResult | None] = list(answers)
     verification = verify_results(field_, task.transaction, task.secret.alpha, results, list(group.group))
     record = TaskRecord(label, task, tid, group.group, verification.accepted)
+    record.timings_ms["schedule"] = elapsed
     record.transactions.append(_tx(opened))
     record.transactions.extend(schedule.confirmation.transactions.values())
     return record, results, schedule
@@ -316,6 +321,7 @@ async def _dispute(
     for member in env.members:
         keys[member] = (await asyncio.to_thread(session.registry.node, member)).encryption_key
     sealed = seal_accountability(tx_acc, session.polynomial, record.task_id, keys)
+    started = time.perf_counter()
     answer: DisputeResponse = await _call(
         session.rpc,
         session.leader_endpoint,
@@ -324,6 +330,7 @@ async def _dispute(
         DisputeRequest(task_id="0x" + record.task_id.hex(), sealed=sealed),
         DisputeResponse,
     )
+    record.timings_ms["dispute"] = (time.perf_counter() - started) * 1000
     record.mlist = tuple(answer.mlist)
     record.transactions.extend(answer.confirmation.transactions.values())
     return answer
@@ -333,6 +340,7 @@ async def _pay_by_default(session: _Session, record: TaskRecord, dispute_window:
     await asyncio.to_thread(advance_time, session.actors.w3, dispute_window + 1)
     _, paid = await asyncio.to_thread(session.actors.mtd.asc.finalize_default, record.task_id)
     record.transactions.append(_tx(paid))
+    started = time.perf_counter()
     confirmation: Confirmation = await _call(
         session.rpc,
         session.leader_endpoint,
@@ -341,6 +349,7 @@ async def _pay_by_default(session: _Session, record: TaskRecord, dispute_window:
         DefaultRequest(task_id="0x" + record.task_id.hex()),
         Confirmation,
     )
+    record.timings_ms["default"] = (time.perf_counter() - started) * 1000
     record.transactions.extend(confirmation.transactions.values())
     return confirmation
 
@@ -637,6 +646,14 @@ async def run_bmeoc_onchain_flow(
             )
             await frozen.stop()
     report.timings_ms["flow"] = (time.perf_counter() - started) * 1000
+    report.note(
+        console,
+        "Leader round trips as the MTD sees them (steps executed, re-executed, confirmed and anchored): "
+        + "; ".join(
+            f"{task.label}: " + ", ".join(f"{name} {ms:,.0f} ms" for name, ms in task.timings_ms.items())
+            for task in report.tasks
+        ),
+    )
     records = {
         name: {"address": deployments.address(name), "abi": deployments.contract_info(name).abi}
         for name in ("MSC", "ASC")
