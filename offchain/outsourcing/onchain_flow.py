@@ -17,6 +17,8 @@
    answer within the window, so it is removed and slashed, and the environment goes on with four.
 6. MTD framing: on an honest task the MTD disputes with a forged TX_acc; ACCSC rejects it, nobody is
    flagged, every CSN is paid.
+7. Unresponsive Leader: its process is frozen; the environment's creator challenges it on MSC; it is removed
+   and the Execution Enclave, now first in VRF order, leads the remaining three and schedules the next task.
 """
 
 from __future__ import annotations
@@ -136,6 +138,8 @@ class OnchainFlowReport:
     id_sc: int = 0
     members: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    leader_removed: str = ""
+    new_leader: str = ""
     csns: tuple[str, ...] = ()
     tasks: list[TaskRecord] = field(default_factory=list)
     claims: dict[str, int] = field(default_factory=dict)
@@ -441,9 +445,9 @@ async def run_bmeoc_onchain_flow(
     await asyncio.to_thread(
         mtd_registry.ensure_registered, ActorRole.MTD, encryption_keypair(keys.mtd).compressed_public_key, ""
     )
-    if actors.balance(keys.mtd.address) < 3 * deposit:
+    if actors.balance(keys.mtd.address) < 4 * deposit:
         await asyncio.to_thread(
-            actors.funder.send, actors.token.functions.transfer(keys.mtd.address, 3 * deposit)
+            actors.funder.send, actors.token.functions.transfer(keys.mtd.address, 4 * deposit)
         )
     await asyncio.to_thread(actors.mtd.asc.approve, actors.token)
     auditor_registry = RegistryClient(
@@ -645,6 +649,32 @@ async def run_bmeoc_onchain_flow(
                 "nobody flagged, every CSN paid",
             )
             await frozen.stop()
+            # ---------------------------------------------------------------- unresponsive Leader
+            old = next(p for p in processes if p.address == session.leader)
+            old.pause()
+            opened, _ = await asyncio.to_thread(
+                actors.admin.msc.challenge, env_id, old.address, keccak256(b"metatrust/demo/leader-silent")
+            )
+            deadline = actors.admin.msc.challenge_info(opened.challenge_id).deadline
+            async with block_clock(w3):
+                await _wait_for("the response window", lambda: actors.admin.head() > deadline, timeout=60.0)
+            await asyncio.to_thread(actors.admin.msc.timeout_challenge, opened.challenge_id)
+            env = await asyncio.to_thread(actors.admin.msc.environment, env_id)
+            session.leader = env.members[0]
+            session.leader_endpoint = (await asyncio.to_thread(mtd_registry.node, session.leader)).endpoint
+            report.leader_removed, report.new_leader = old.address, session.leader
+            after, _, _ = await _outsource(session, fleet_by_address, 0, "new Leader")
+            if not after.accepted:
+                raise FlowError("the task scheduled by the new Leader was rejected")
+            report.tasks.append(after)
+            report.note(
+                console,
+                f"unresponsive Leader {old.address[:10]}…: the creator challenged it on MSC (window of "
+                f"{deadline - opened.block_number} blocks), it was removed; the Execution Enclave "
+                f"{session.leader[:10]}… leads the {len(env.members)} that remain and scheduled, confirmed "
+                "and anchored the next task",
+            )
+            await old.stop()
     report.timings_ms["flow"] = (time.perf_counter() - started) * 1000
     report.note(
         console,

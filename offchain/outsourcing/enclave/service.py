@@ -415,13 +415,18 @@ class EnclaveService:
 
     # ------------------------------------------------------------------------------------------ leader side
 
-    def _led_environment(self) -> tuple[EnvironmentInfo, int, ContractHost]:
-        """The live environment this enclave leads and its installed contracts."""
-        for env in self.environments.values():
-            if env.members[0] == self.address:
-                for id_sc, installed in self.installed.items():
-                    if installed.env_id == env.env_id:
-                        return env, id_sc, installed.host
+    async def _led_environment(self) -> tuple[EnvironmentInfo, int, ContractHost]:
+        """The live environment this enclave leads and its installed contracts. The view from MSC's events
+        is read again from the chain when it names no such environment (a Leader removed a moment ago)."""
+        for refresh in (False, True):
+            for id_sc, installed in self.installed.items():
+                env = self.environments.get(installed.env_id)
+                if refresh or env is None:
+                    env = await asyncio.to_thread(self.chain.msc.environment, installed.env_id)
+                    if env.status is EnvStatus.LIVE and self.address in env.members:
+                        self.environments[installed.env_id] = env
+                if env.status is EnvStatus.LIVE and env.members[0] == self.address:
+                    return env, id_sc, installed.host
         raise AgentError(409, "not-leading", "this enclave leads no environment with installed contracts")
 
     async def on_env_install(self, sender: str, request: EnvInstallRequest) -> Confirmation:
@@ -446,7 +451,7 @@ class EnclaveService:
         self, request: dict[str, Any], sealed: Mapping[str, str] | None = None
     ) -> tuple[Step, Confirmation, EnvironmentInfo, dict[str, bytes]]:
         """One step of the led environment: run it here, have it executed and re-executed, confirm on MSC."""
-        env, id_sc, host = self._led_environment()
+        env, id_sc, host = await self._led_environment()
         execute = ExecuteRequest(
             env_id=env.env_id, id_sc=id_sc, seq=host.seq + 1, request=request, sealed=dict(sealed or {})
         )
@@ -564,7 +569,7 @@ class EnclaveService:
         return confirmation
 
     async def on_voucher(self, sender: str, request: VoucherRequest) -> VoucherResponse:
-        env, id_sc, host = self._led_environment()
+        env, id_sc, host = await self._led_environment()
         cumulative, digest = host.claim_digest(sender)
         if cumulative == 0:
             raise AgentError(422, "no-credit", f"{sender} has no credit")

@@ -73,19 +73,21 @@ def test_environment_and_unresponsive_enclave(flow: Any, deployments: Deployment
     msc = _contract(w3, deployments, "MSC")
     assert len(report.members) == 5
     assert len(report.removed) == 1
-    removed = report.removed[0]
+    # a frozen Monitoring Enclave, challenged by the Leader, then the frozen Leader, challenged by the creator
+    removed = (report.removed[0], report.leader_removed)
+    assert removed == (report.members[4], report.members[0])
     info = msc.functions.environmentInfo(report.env_id).call()
     members = [Web3.to_checksum_address(m) for m in info[6]]
-    assert removed not in members
-    assert len(members) == 4
-    assert members == [m for m in report.members if m != removed]  # VRF order kept, roles shifted up
-    # the environment went on under a new aggregate key: the sum of the four remaining registered keys
+    assert members == list(report.members[1:4])  # VRF order kept, roles shifted up
+    assert report.new_leader == members[0] == report.members[1]  # the Execution Enclave leads now
+    # the environment went on under a new aggregate key: the sum of the three remaining registered keys
     keys = [bytes(msc.functions.enclaveInfo(m).call()[4]) for m in members]
     assert bytes(info[7]) == bls.aggregate_public_keys(keys)
-    assert int(msc.functions.enclaveInfo(removed).call()[0]) == ENCLAVE_REMOVED
     min_stake = int(msc.functions.minStake().call())
     slash = min_stake * int(msc.functions.slashBps().call()) // 10_000
-    assert stakes[removed] == min_stake - slash
+    for enclave in removed:
+        assert int(msc.functions.enclaveInfo(enclave).call()[0]) == ENCLAVE_REMOVED
+        assert stakes[enclave] == min_stake - slash
     for member in members:
         assert int(msc.functions.enclaveInfo(member).call()[0]) == ENCLAVE_ACTIVE
         assert stakes[member] == min_stake
@@ -94,19 +96,21 @@ def test_environment_and_unresponsive_enclave(flow: Any, deployments: Deployment
     assert challenge[4] is True
     assert Web3.to_checksum_address(challenge[1]) == report.members[1]
     assert report.members[1] in members
-    # every step of the off-chain contracts was confirmed on MSC: schedule x3, default, account + settle x2
+    # every step was confirmed on MSC: schedule x4 (the last by the new Leader), default, account + settle x2
     status, _code, _owner, env_id, seq, _root = msc.functions.contractInfo(report.id_sc).call()
-    assert (status, env_id, seq) == (2, report.env_id, 8)
+    assert (status, env_id, seq) == (2, report.env_id, 9)
 
 
 def test_tasks_outcomes_on_chain(flow: Any, deployments: Deployments) -> None:
     w3, report, _ = flow
     asc, rsc = _contract(w3, deployments, "ASC"), _contract(w3, deployments, "RSC")
-    honest, cheat, framed = report.tasks
+    honest, cheat, framed, after = report.tasks
     assert honest.accepted
     assert not cheat.accepted
     # the honest task was paid by default, the other two settled by the environment
-    assert [int(asc.functions.getTask(t.task_id).call()[2]) for t in report.tasks] == [5, 4, 4]
+    # (the last one, scheduled by the new Leader, is in its dispute window)
+    assert [int(asc.functions.getTask(t.task_id).call()[2]) for t in report.tasks] == [5, 4, 4, 2]
+    assert after.accepted
     # the cheater: slashed, blacklisted; nobody else
     (cheater,) = cheat.mlist
     assert cheater == cheat.group[0]
