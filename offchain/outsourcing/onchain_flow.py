@@ -366,8 +366,8 @@ async def _bad_requests(
     env_id: int,
     console: Console,
 ) -> None:
-    """A replayed TX_t, a member action from a non-enclave and a malformed body: each gets a 4xx with a
-    reason, and the enclaves keep serving (the next tasks)."""
+    """A replayed TX_t, a member action from a non-enclave or from an enclave that is not the Leader, and a
+    malformed body: each gets a 4xx with a reason, and the enclaves keep serving (the next tasks)."""
     replay = ScheduleRequest(transaction=TaskTransactionModel.of(honest.task.transaction).model_dump())
     member = next(p for p in processes if p.address != session.leader)
     probes: list[tuple[str, Any]] = [
@@ -387,13 +387,29 @@ async def _bad_requests(
             ),
         ),
     ]
-    for label, probe in probes:
-        try:
-            await probe
-        except AgentCallError as exc:
-            report.rejections[label] = exc.status
-            continue
-        raise FlowError(f"{label} was accepted")
+    # a member (an ENCLAVE in RSC) that is not the Leader cannot drive another member either
+    impostor = next(p for p in processes if p.address not in (session.leader, member.address))
+    async with AgentClient(impostor.key, timeout=30.0) as impostor_rpc:
+        probes.append(
+            (
+                "enclave-execute from a non-Leader enclave",
+                _call(
+                    impostor_rpc,
+                    member.endpoint,
+                    member.address,
+                    EXECUTE,
+                    ExecuteRequest(env_id=env_id, id_sc=1, seq=2, request={"kind": "default-payout"}),
+                    ExecuteResponse,
+                ),
+            )
+        )
+        for label, probe in probes:
+            try:
+                await probe
+            except AgentCallError as exc:
+                report.rejections[label] = exc.status
+                continue
+            raise FlowError(f"{label} was accepted")
     async with (
         aiohttp.ClientSession() as http,
         http.post(f"{session.leader_endpoint}/rpc/{SCHEDULE}", data=b"{not json") as response,

@@ -141,6 +141,7 @@ def test_tasks_outcomes_on_chain(flow: Any, deployments: Deployments) -> None:
     assert report.rejections == {
         "replayed TX_t": 409,
         "enclave-execute from the MTD": 403,
+        "enclave-execute from a non-Leader enclave": 403,
         "malformed body": 400,
     }
     token = _contract(w3, deployments, "MetaCoin")
