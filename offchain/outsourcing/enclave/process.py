@@ -106,7 +106,10 @@ async def _start_one(
             stdout=asyncio.subprocess.PIPE,
             stderr=log,
             cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO_ROOT), os.environ.get("PYTHONPATH")))),
+            },
         )
     return process, log_path
 
