@@ -331,8 +331,8 @@ def deploy_web3compute(
 
 def deploy_all(project: Any, deployer: Any, *, msrp: str | None = None) -> Deployment:
     """Every contract of every system, as ``make demo`` and ``ape run deploy`` deploy them: the platform,
-    then MExpm, web3compute, RSMS (``msrp`` is the ledger's MSRP, the deployer by default) and MetaAICM.
-    Returns one deployment holding them all."""
+    then MExpm, web3compute, RSMS (``msrp`` is the ledger's MSRP, the deployer by default), MetaAICM and
+    Meta-BMEOC (MSC and ASC, :func:`deploy_bmeoc`). Returns one deployment holding them all."""
     deployment = deploy_platform(project, deployer)
     deploy_modexp(project, deployer, deployment)
     deploy_web3compute(project, deployer, deployment)
@@ -340,6 +340,7 @@ def deploy_all(project: Any, deployer: Any, *, msrp: str | None = None) -> Deplo
     aicm = deploy_aicm(project, deployer, deployment)
     deployment.contracts.update(aicm.contracts)
     deployment.records.update(aicm.records)
+    deploy_bmeoc(project, deployer, deployment)
     return deployment
 
 
@@ -436,3 +437,19 @@ def deploy_msc(
     platform.contracts["MSC"] = msc
     platform.records["MSC"] = _record(msc)
     return platform
+
+
+def deploy_bmeoc(
+    project: Any,
+    deployer: Any,
+    platform: Deployment,
+    msc_config: MscConfig | None = None,
+    asc_config: OutsourcingConfig | None = None,
+) -> Deployment:
+    """Deploy Meta-BMEOC's on-chain pair (seed 000): MSC (:func:`deploy_msc`), then ASC with MSC as its
+    ``IEnvironmentVerifier`` (:func:`deploy_asc`). ASC is bound to an execution environment later, once MSC
+    has a live one: the deployer holds ASC's ``ENVIRONMENT_ADMIN_ROLE`` and calls
+    ``ASC.setEnvironment(msc_messages.asc_environment_id(envId))`` (or ``AscClient.set_environment``), unless
+    ``asc_config.environment_id`` binds it at once. Adds "MSC" and "ASC" to ``platform`` and returns it."""
+    deploy_msc(project, deployer, platform, msc_config)
+    return deploy_asc(project, deployer, platform, platform.contracts["MSC"], asc_config)

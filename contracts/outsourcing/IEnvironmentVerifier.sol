@@ -13,7 +13,9 @@ interface IEnvironmentVerifier {
     ///         incomplete environment and for a malformed signature.
     /// @param envId The execution environment.
     /// @param messageHash The 32-byte digest the enclaves signed.
-    /// @param aggregateSignature The encoded aggregate signature.
+    /// @param aggregateSignature The encoded aggregate signature. For MSC: the environment's current aggregate
+    ///        BLS key (256 bytes, EIP-2537 G2) followed by σ (128 bytes, EIP-2537 G1), every member having signed
+    ///        `MSC.environmentMessage(uint256(envId), messageHash)`; ASC's `envId` is `bytes32(uint256(mscEnvId))`.
     /// @return valid True only for a valid signature of that environment.
     function verifyEnvironmentSignature(bytes32 envId, bytes32 messageHash, bytes calldata aggregateSignature)
         external

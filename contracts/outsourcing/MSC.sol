@@ -7,6 +7,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {BLS12381} from "../platform/BLS12381.sol";
+import {IEnvironmentVerifier} from "./IEnvironmentVerifier.sol";
 
 /// @title MSC: the management smart contract of Meta-BMEOC's off-chain contract environment (seed 000, §IV.B)
 /// @notice The on-chain anchor of the OSCTEE enclave pool:
@@ -25,9 +26,11 @@ import {BLS12381} from "../platform/BLS12381.sol";
 ///            e(σ_agg, g2) = e(H(cnf), Σ pk_i)), one pairing check whatever the environment size.
 ///         4. Challenge / response / timeout (B.5): an unanswered challenge removes the enclave from its
 ///            environment and the pool and slashes its stake.
+///         5. `IEnvironmentVerifier` for ASC: a digest is signed by an environment when every current member
+///            signed `environmentMessage(envId, digest)` (same message, same DST, one pairing check).
 /// @dev Sizes are capped (MAX_ACTIVE enclaves in the pool, MAX_ENV_SIZE per environment), so every loop is
 ///      bounded. See docs/outsourcing-onchain.md for what the simulated attestation does and does not protect.
-contract MSC is ReentrancyGuard {
+contract MSC is IEnvironmentVerifier, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice Most enclaves in the pool at once (bounds the VRF selection loop).
@@ -42,6 +45,9 @@ contract MSC is ReentrancyGuard {
     bytes32 public constant INSTALL_TAG = keccak256("metatrust.msc.install");
     bytes32 public constant EXECUTION_TAG = keccak256("metatrust.msc.execution");
     bytes32 public constant QUOTE_TAG = keccak256("metatrust.msc.quote");
+    bytes32 public constant ENVIRONMENT_TAG = keccak256("metatrust.msc.environment");
+    /// @notice Length of `verifyEnvironmentSignature`'s `aggregateSignature`: aggregate key (G2) ‖ σ (G1).
+    uint256 public constant ENVIRONMENT_SIGNATURE_LENGTH = 384;
 
     enum EnclaveStatus {
         None,
@@ -79,9 +85,10 @@ contract MSC is ReentrancyGuard {
         uint8 size;
         uint8 memberCount;
         uint64 vrfDeadline; // block number
-        // slot 1
+        // slot 1: the one slot confirmInstall / confirmExecution read (zero unless Live)
+        bytes32 leaderKeyHash; // keccak256(aggregateKey ‖ leader): aggregate key and Leader in one check
+        // slot 2: the one slot verifyEnvironmentSignature reads (zero unless Live)
         bytes32 aggregateKeyHash; // keccak256 of the members' aggregate BLS key
-        // slot 2
         address creator;
         bytes32 seed;
         address[] candidates; // enclaves that submitted a valid VRF proof
@@ -89,12 +96,10 @@ contract MSC is ReentrancyGuard {
         bytes aggregateKey;
     }
 
+    /// @dev The cold record of a contract (views, and the state root). Its hot state is `_scState`.
     struct SmartContract {
         bytes32 codeHash;
         address owner;
-        uint64 envId;
-        ScStatus status;
-        uint64 seq;
         bytes32 stateRoot;
     }
 
@@ -134,6 +139,11 @@ contract MSC is ReentrancyGuard {
 
     uint64 public contractCount;
     mapping(uint256 => SmartContract) private _contracts;
+    /// @dev One word per contract, the only contract slot a confirmation reads and writes: the code hash while
+    ///      Registered (≥ 2^128: `registerContract` refuses smaller hashes), `envId | seq << 64` once Installed
+    ///      (< 2^128, envId ≥ 1), zero when unknown. So confirmInstall gets status and code hash in one cold read
+    ///      and records the installation in the same, then warm, slot.
+    mapping(uint256 => uint256) private _scState;
 
     uint64 public challengeCount;
     mapping(uint256 => Challenge) private _challenges;
@@ -183,7 +193,7 @@ contract MSC is ReentrancyGuard {
         uint256 indexed envId, address leader, address executor, address[] monitors, bytes aggregateKey
     );
     event ContractRegistered(uint256 indexed idSc, address indexed owner, bytes32 codeHash);
-    event ContractInstalled(uint256 indexed idSc, uint256 indexed envId);
+    event ContractInstalled(uint256 indexed idSc, uint256 envId);
     event StateSynced(uint256 indexed idSc, uint64 seq, bytes32 stateRoot);
     event ChallengeOpened(
         uint256 indexed challengeId, uint256 indexed envId, address indexed target, address challenger, bytes32 requestHash
@@ -383,13 +393,16 @@ contract MSC is ReentrancyGuard {
     /// @notice Registers an off-chain smart contract program by its code hash (B.3 step 1).
     /// @param codeHash Hash of the program SC.
     /// @return idSc The contract's id.
+    ///      A code hash below 2^128 is refused (`InvalidParameter`): a keccak-256 hash is that small with
+    ///      probability 2^-128, and the bound lets one storage word hold either the code hash or the
+    ///      installation record (`_scState`).
     function registerContract(bytes32 codeHash) external returns (uint256 idSc) {
-        if (codeHash == bytes32(0)) revert InvalidParameter();
+        if (uint256(codeHash) >> 128 == 0) revert InvalidParameter();
         idSc = ++contractCount;
         SmartContract storage sc = _contracts[idSc];
         sc.codeHash = codeHash;
         sc.owner = msg.sender;
-        sc.status = ScStatus.Registered;
+        _scState[idSc] = uint256(codeHash);
         emit ContractRegistered(idSc, msg.sender, codeHash);
     }
 
@@ -419,16 +432,12 @@ contract MSC is ReentrancyGuard {
         bytes calldata aggregateKey,
         bytes calldata aggregateSignature
     ) external {
-        SmartContract storage sc = _contracts[idSc];
-        if (sc.status != ScStatus.Registered) revert WrongContractStatus(idSc, sc.status);
-        _checkEnvironmentSignature(
-            envId,
-            aggregateKey,
-            abi.encode(INSTALL_TAG, block.chainid, address(this), envId, idSc, sc.codeHash),
-            aggregateSignature
+        uint256 state = _scState[idSc];
+        if (state >> 128 == 0) revert WrongContractStatus(idSc, _scStatus(state));
+        _checkLeaderSignature(
+            envId, aggregateKey, abi.encode(INSTALL_TAG, block.chainid, address(this), envId, idSc, state), aggregateSignature
         );
-        sc.envId = uint64(envId);
-        sc.status = ScStatus.Installed;
+        _scState[idSc] = envId; // Installed, seq 0 (envId < 2^64: a live environment's id)
         emit ContractInstalled(idSc, envId);
     }
 
@@ -446,31 +455,86 @@ contract MSC is ReentrancyGuard {
         bytes calldata aggregateKey,
         bytes calldata aggregateSignature
     ) external {
-        SmartContract storage sc = _contracts[idSc];
-        if (sc.status != ScStatus.Installed) revert WrongContractStatus(idSc, sc.status);
-        if (seq != sc.seq + 1) revert WrongSequence(sc.seq + 1, seq);
-        _checkEnvironmentSignature(
-            sc.envId, aggregateKey, executionMessage(idSc, sc.envId, seq, stateRoot), aggregateSignature
+        uint256 state = _scState[idSc];
+        if (state == 0 || state >> 128 != 0) revert WrongContractStatus(idSc, _scStatus(state));
+        uint256 envId = uint64(state);
+        uint64 expected = uint64(state >> 64) + 1;
+        if (seq != expected) revert WrongSequence(expected, seq);
+        _checkLeaderSignature(
+            envId, aggregateKey, executionMessage(idSc, envId, seq, stateRoot), aggregateSignature
         );
-        sc.seq = seq;
-        sc.stateRoot = stateRoot;
+        _scState[idSc] = envId | (uint256(seq) << 64);
+        _contracts[idSc].stateRoot = stateRoot;
         emit StateSynced(idSc, seq, stateRoot);
     }
 
-    function _checkEnvironmentSignature(
+    /// @notice The message every member of `envId` signs so that ASC accepts `messageHash` (an anchor,
+    ///         settlement or voucher digest) as signed by the environment.
+    /// @param envId The environment (ASC's `environmentId` is `bytes32(envId)`).
+    /// @param messageHash The 32-byte digest.
+    function environmentMessage(uint256 envId, bytes32 messageHash) public view returns (bytes memory) {
+        return abi.encode(ENVIRONMENT_TAG, block.chainid, address(this), envId, messageHash);
+    }
+
+    /// @inheritdoc IEnvironmentVerifier
+    /// @dev `envId` is `bytes32(uint256(mscEnvId))`; `aggregateSignature` is the environment's current
+    ///      aggregate key (256 bytes, EIP-2537 G2) followed by σ (128 bytes, EIP-2537 G1), 384 bytes. True only
+    ///      for a live environment whose stored aggregate-key hash matches and when e(σ, g2) = e(H(m), key)
+    ///      with m = `environmentMessage(envId, messageHash)` under the message DST. Never reverts on bad
+    ///      input (unknown, selecting or dissolved environment, wrong length, wrong key, malformed points).
+    function verifyEnvironmentSignature(bytes32 envId, bytes32 messageHash, bytes calldata aggregateSignature)
+        external
+        view
+        returns (bool valid)
+    {
+        if (aggregateSignature.length != ENVIRONMENT_SIGNATURE_LENGTH) return false;
+        bytes32 keyHash = _environments[uint256(envId)].aggregateKeyHash; // zero unless Live
+        bytes calldata aggregateKey = aggregateSignature[:BLS12381.G2_LENGTH];
+        if (keyHash == 0 || keccak256(aggregateKey) != keyHash) return false;
+        return BLS12381.verifyCalldata(
+            aggregateKey,
+            environmentMessage(uint256(envId), messageHash),
+            BLS12381.DST_SIG,
+            aggregateSignature[BLS12381.G2_LENGTH:]
+        );
+    }
+
+    /// @dev The Leader's confirmation: one cold read (`leaderKeyHash`, zero unless Live) checks that the
+    ///      environment is live, that the sender is its Leader and that `aggregateKey` is its aggregate key, all
+    ///      at once; then one pairing check. The failure path re-reads the record to name the error.
+    function _checkLeaderSignature(
         uint256 envId,
         bytes calldata aggregateKey,
         bytes memory message,
         bytes calldata aggregateSignature
     ) private view {
+        bytes32 expected = _environments[envId].leaderKeyHash;
+        bytes32 given;
+        assembly ("memory-safe") {
+            let buf := mload(0x40) // scratch past the free-memory pointer: keccak256(aggregateKey ‖ caller)
+            calldatacopy(buf, aggregateKey.offset, aggregateKey.length)
+            mstore(add(buf, aggregateKey.length), shl(96, caller()))
+            given := keccak256(buf, add(aggregateKey.length, 20))
+        }
+        if (expected == 0 || given != expected) _revertEnvironmentCheck(envId, aggregateKey);
+        if (!BLS12381.verifyCalldata(aggregateKey, message, BLS12381.DST_SIG, aggregateSignature)) {
+            revert InvalidAggregateSignature();
+        }
+    }
+
+    /// @dev Names why `_checkLeaderSignature`'s combined check failed.
+    function _revertEnvironmentCheck(uint256 envId, bytes calldata aggregateKey) private view {
         Environment storage env = _environments[envId];
         if (env.status != EnvStatus.Live) revert WrongEnvironmentStatus(envId, env.status);
         if (msg.sender != env.leader) revert NotLeader(msg.sender);
         if (keccak256(aggregateKey) != env.aggregateKeyHash) revert WrongAggregateKey();
-        if (!BLS12381.verifyHashed(aggregateKey, BLS12381.hashToG1(message, BLS12381.DST_SIG), aggregateSignature))
-        {
-            revert InvalidAggregateSignature();
-        }
+        revert WrongAggregateKey(); // unreachable: the combined hash matched a live environment's
+    }
+
+    /// @dev The status encoded in a `_scState` word.
+    function _scStatus(uint256 state) private pure returns (ScStatus) {
+        if (state == 0) return ScStatus.None;
+        return state >> 128 != 0 ? ScStatus.Registered : ScStatus.Installed;
     }
 
     // -------------------------------------------------------------------------------- challenges
@@ -593,7 +657,10 @@ contract MSC is ReentrancyGuard {
         returns (ScStatus status, bytes32 codeHash, address owner, uint64 envId, uint64 seq, bytes32 stateRoot)
     {
         SmartContract storage sc = _contracts[idSc];
-        return (sc.status, sc.codeHash, sc.owner, sc.envId, sc.seq, sc.stateRoot);
+        uint256 state = _scState[idSc];
+        status = _scStatus(state);
+        if (status == ScStatus.Installed) (envId, seq) = (uint64(state), uint64(state >> 64));
+        return (status, sc.codeHash, sc.owner, envId, seq, sc.stateRoot);
     }
 
     /// @notice A challenge's record.
@@ -642,6 +709,8 @@ contract MSC is ReentrancyGuard {
         _enclaves[target].liveEnvironments -= 1;
         if (members.length < MIN_ENV_SIZE) {
             env.status = EnvStatus.Dissolved;
+            env.leaderKeyHash = 0;
+            env.aggregateKeyHash = 0;
             for (uint256 i = 0; i < members.length; ++i) {
                 _enclaves[members[i]].liveEnvironments -= 1;
                 isMember[envId][members[i]] = false;
@@ -664,5 +733,6 @@ contract MSC is ReentrancyGuard {
         env.memberCount = uint8(members.length);
         env.aggregateKey = sum;
         env.aggregateKeyHash = keccak256(sum);
+        env.leaderKeyHash = keccak256(abi.encodePacked(sum, members[0]));
     }
 }

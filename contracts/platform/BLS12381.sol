@@ -173,6 +173,82 @@ library BLS12381 {
         valid = ok && out.length == 32 && uint256(bytes32(out)) == 1;
     }
 
+    /// @notice `verify` for a key and a signature read straight from calldata, in one pass without
+    ///         allocations: RFC 9380 hash to G1 (as `hashToG1`) writes H(m) straight into the 768-byte pairing
+    ///         input σ ‖ −g2 ‖ H(m) ‖ key laid out past the free-memory pointer, then one pairing check. For the
+    ///         hot paths that check one aggregate per transaction (MSC's confirmations and environment
+    ///         signatures). The caller checks that the key is not the point at infinity (a key it matched by
+    ///         hash against a registered aggregate never is).
+    /// @param publicKey A G2 public key (or the sum of several), 256 bytes of calldata.
+    /// @param message The signed message.
+    /// @param dst The domain-separation tag (1..255 bytes).
+    /// @param signature A G1 signature (or the sum of several), 128 bytes of calldata.
+    /// @return valid False for a wrong signature and for any malformed or out-of-subgroup point.
+    function verifyCalldata(
+        bytes calldata publicKey,
+        bytes memory message,
+        bytes memory dst,
+        bytes calldata signature
+    ) internal view returns (bool valid) {
+        uint256 dstLength = dst.length;
+        if (dstLength == 0 || dstLength > 255) revert BlsInvalidDst();
+        if (publicKey.length != G2_LENGTH || signature.length != G1_LENGTH) return false;
+        bytes memory negG2 = NEG_G2;
+        bool ok;
+        assembly ("memory-safe") {
+            let pin := mload(0x40) // pairing input: σ (128) ‖ −g2 (256) ‖ H(m) (128) ‖ key (256)
+            let buf := add(pin, 768) // expand_message_xmd input
+            let uniform := add(buf, 320) // 128 uniform bytes
+            let mx := add(uniform, 128) // MODEXP input (225 bytes), then u (64) at +256, Q_0 ‖ Q_1 at +320
+            // b0 = H(Z_pad(64) || message || I2OSP(128, 2) || I2OSP(0, 1) || DST || I2OSP(len(DST), 1))
+            let messageLength := mload(message)
+            mstore(buf, 0)
+            mstore(add(buf, 32), 0)
+            mcopy(add(buf, 64), add(message, 32), messageLength)
+            let tail := add(add(buf, 64), messageLength)
+            mstore8(tail, 0x00)
+            mstore8(add(tail, 1), 0x80)
+            mstore8(add(tail, 2), 0x00)
+            mcopy(add(tail, 3), add(dst, 32), dstLength)
+            mstore8(add(add(tail, 3), dstLength), dstLength)
+            ok := staticcall(gas(), 0x02, buf, sub(add(add(tail, 4), dstLength), buf), 0x00, 32)
+            let b0 := mload(0x00)
+            // b_i = H((b0 XOR b_{i-1}) || I2OSP(i, 1) || DST'), b_0' = 0
+            mcopy(add(buf, 33), add(dst, 32), dstLength)
+            mstore8(add(add(buf, 33), dstLength), dstLength)
+            let inputLength := add(34, dstLength)
+            let previous := 0
+            for { let i := 1 } lt(i, 5) { i := add(i, 1) } {
+                let out := add(uniform, mul(sub(i, 1), 32))
+                mstore(buf, xor(b0, previous))
+                mstore8(add(buf, 32), i)
+                ok := and(ok, staticcall(gas(), 0x02, buf, inputLength, out, 32))
+                previous := mload(out)
+            }
+            // u_k = uniform[64k .. 64k+64] mod p (MODEXP), Q_k = MAP_FP_TO_G1(u_k), H = Q_0 + Q_1
+            let u := add(mx, 256)
+            let qs := add(mx, 320)
+            for { let k := 0 } lt(k, 2) { k := add(k, 1) } {
+                mstore(mx, 64)
+                mstore(add(mx, 32), 1)
+                mstore(add(mx, 64), 64)
+                mcopy(add(mx, 96), add(uniform, mul(k, 64)), 64)
+                mstore8(add(mx, 160), 1)
+                mstore(add(mx, 161), P_HIGH)
+                mstore(add(mx, 193), P_LOW)
+                ok := and(ok, staticcall(gas(), 0x05, mx, 225, u, 64))
+                ok := and(ok, staticcall(gas(), 0x10, u, 64, add(qs, mul(k, 128)), 128))
+            }
+            ok := and(ok, staticcall(gas(), 0x0b, qs, 256, add(pin, 384), 128))
+            calldatacopy(pin, signature.offset, 128)
+            mcopy(add(pin, 128), add(negG2, 32), 256)
+            calldatacopy(add(pin, 512), publicKey.offset, 256)
+            let paired := staticcall(gas(), 0x0f, pin, 768, 0x00, 32) // Yul evaluates arguments right to left
+            valid := and(paired, eq(mload(0x00), 1))
+        }
+        if (!ok) revert BlsPrecompileFailed(MAP_FP_TO_G1);
+    }
+
     /// @notice Verifies a signature (or a same-message aggregate under the sum of the signers' keys) on
     ///         `message` under the DST `dst`.
     function verify(bytes memory publicKey, bytes memory message, bytes memory dst, bytes memory signature)

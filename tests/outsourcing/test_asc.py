@@ -1,22 +1,38 @@
 """ASC, the anchoring contract of Meta-BMEOC (seed 000, R23, R26, R28-R29), against the SSC of
-``offchain/outsourcing/incentives.py``. The environment's aggregate signature comes from the test mock
-``MockEnvironmentVerifier`` (one ECDSA key stands for the environment); MSC replaces it in deployment."""
+``offchain/outsourcing/incentives.py``: ASC's own rules. The environment's aggregate signature comes from the
+test mock ``MockEnvironmentVerifier`` (one ECDSA key stands for the environment); ``test_asc_msc.py`` runs
+ASC against the real MSC with BLS aggregates of a real environment, and measures the gas rows there."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 import ape
 import pytest
+from asc_fixtures import (
+    BASE_CONFIG,
+    PAID_BY_DEFAULT,
+    REFUNDED,
+    SCHEDULED,
+    SETTLED,
+    STAKE,
+    UNIT,
+    Env,
+    anchor,
+    balance_sheet,
+    claim_all,
+    enrol_actors,
+    later,
+    open_task,
+    settle_onchain,
+)
 
-from offchain.chain.roles import ActorRole
-from offchain.crypto.derivation import encryption_keypair
 from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import KeyPair, derive, from_private_key
 from offchain.crypto.signing import sign_hash
-from offchain.deploy import Deployment, OutsourcingConfig, deploy_asc
+from offchain.deploy import Deployment, deploy_asc
 from offchain.outsourcing import get_field, prepare_task, random_dense
 from offchain.outsourcing.asc import (
     RewardLedger,
@@ -26,42 +42,11 @@ from offchain.outsourcing.asc import (
     id_tasks_hash,
     settlement_digest,
     sorted_mlist,
-    task_id,
 )
-from offchain.outsourcing.incentives import WAD, SettlementParams, default_payout, settle_task
+from offchain.outsourcing.incentives import WAD, default_payout
 
-UNIT = 10**18
 ENV_ID = keccak256(b"metatrust/tests/bmeoc/env-1")
-CONFIG = OutsourcingConfig(incentive_funding=1_000 * UNIT, environment_id=ENV_ID)
-PARAMS = SettlementParams(
-    penalty_wad=CONFIG.penalty_wad, basic_stake=CONFIG.basic_stake, reward_per_honest=UNIT
-)
-STAKE = 400 * UNIT
-CSN_COUNT = 20
-# Status enum of ASC
-OPEN, SCHEDULED, DISPUTED, SETTLED, PAID_BY_DEFAULT, REFUNDED = 1, 2, 3, 4, 5, 6
-
-
-@dataclass
-class Env:
-    """The deployment plus the off-chain actors of the tests."""
-
-    asc: Any
-    token: Any
-    registry: Any
-    verifier: Any
-    mtd: Any
-    csns: list[Any]
-    env_key: KeyPair
-    chain_id: int
-    ledger: RewardLedger = field(default_factory=RewardLedger)
-
-    def sign(self, digest: bytes) -> bytes:
-        return sign_hash(self.env_key, digest)
-
-    @property
-    def address(self) -> str:
-        return str(self.asc.address)
+CONFIG = replace(BASE_CONFIG, environment_id=ENV_ID)
 
 
 @pytest.fixture(scope="module")
@@ -86,92 +71,15 @@ def bmeoc(
     deploy_asc(project, deployer, platform, verifier, CONFIG)
     asc = platform.contracts["ASC"]
     mtd = accounts[6]
-    enc = encryption_keypair(from_private_key(mtd.private_key)).compressed_public_key
-    registry.register(int(ActorRole.MTD), enc, b"", "", ("", 0, 0, 0, 0), bytes(32), sender=mtd)
-    token.transfer(mtd, 10_000 * UNIT, sender=pool_holders[0])
-    token.approve(asc, 2**256 - 1, sender=mtd)
-    csns = []
-    for i in range(CSN_COUNT):
-        csn = ape.accounts.test_accounts.generate_test_account()
-        deployer.transfer(csn, 10**18)
-        enc = encryption_keypair(from_private_key(csn.private_key)).compressed_public_key
-        provider = keccak256(f"provider-{i % 5}".encode())
-        resources = ("10.0.0.1", 4, 8_192, 100, 1_000)
-        registry.register(
-            int(ActorRole.CSN), enc, b"", f"http://127.0.0.1:{9_000 + i}", resources, provider, sender=csn
-        )
-        registry.approveRoles(csn, int(ActorRole.CSN), sender=auditor)
-        token.transfer(csn, 1_000 * UNIT, sender=pool_holders[0])
-        token.approve(asc, 2**256 - 1, sender=csn)
-        asc.depositStake(STAKE, sender=csn)
-        csns.append(csn)
+    csns = enrol_actors(asc, token, registry, deployer, auditor, pool_holders, mtd)
     chain_id = int(ape.chain.provider.chain_id)
-    return Env(asc, token, registry, verifier, mtd, csns, env_key, chain_id)
+    return Env(asc, token, registry, verifier, mtd, csns, lambda d: sign_hash(env_key, d), ENV_ID, chain_id)
 
 
 @pytest.fixture(autouse=True)
 def fresh_ledger(bmeoc: Env) -> None:
     """The devnet rewinds after every test; so does the SSC's off-chain ledger."""
     bmeoc.ledger = RewardLedger()
-
-
-def later(seconds: int) -> None:
-    ape.chain.mine(1, timestamp=ape.chain.pending_timestamp + seconds)
-
-
-def open_task(env: Env, m: int, deposit: int, seed: int) -> tuple[bytes, Any]:
-    tasks_hash = keccak256(f"ID_t-{seed}".encode())
-    receipt = env.asc.openTask(tasks_hash, m, deposit, sender=env.mtd)
-    opened = receipt.events.filter(env.asc.TaskOpened)[0]
-    expected = task_id(env.chain_id, env.address, str(env.mtd.address), tasks_hash)
-    assert bytes(opened.taskId) == expected
-    return expected, receipt
-
-
-def anchor(env: Env, tid: bytes, group: list[str], salt: bytes = b"\x07" * 32) -> Any:
-    commitment = group_commitment(group, salt)
-    signature = env.sign(anchor_digest(env.chain_id, env.address, ENV_ID, tid, commitment))
-    return env.asc.anchorSchedule(tid, commitment, signature, sender=env.mtd)
-
-
-def balance_sheet(env: Env) -> int:
-    """What ASC must hold: bonded stakes + escrow + incentive pool + credited but unclaimed."""
-    a = env.asc
-    return int(a.totalBonded() + a.totalEscrowed() + a.incentivePool() + a.totalCredited() - a.totalClaimed())
-
-
-def claim_all(env: Env, members: list[str]) -> list[Any]:
-    receipts = []
-    for csn in members:
-        cumulative = env.ledger.cumulative(csn) + 0
-        already = int(env.asc.claimed(csn))
-        if cumulative <= already:
-            continue
-        signature = env.sign(claim_digest(env.chain_id, env.address, ENV_ID, csn, cumulative))
-        receipts.append(env.asc.claim(csn, cumulative, signature, sender=env.mtd))
-    return receipts
-
-
-def settle_onchain(
-    env: Env, tid: bytes, group: list[str], malicious: set[str], deposit: int
-) -> tuple[Any, Any]:
-    """Runs the SSC on chain-read stakes, has the environment sign, settles; returns (receipt, SSC result)."""
-    stakes = {csn: int(env.asc.stakeOf(csn).bonded) for csn in group}
-    result = settle_task(
-        deposit,
-        group,
-        malicious,
-        stakes,
-        env.ledger.reputation_of(group),
-        PARAMS,
-        incentive_pool=int(env.asc.incentivePool()),
-    )
-    mlist = sorted_mlist(malicious)
-    env.ledger.apply(result)
-    root = env.ledger.root()
-    digest = settlement_digest(env.chain_id, env.address, ENV_ID, tid, mlist, result.bonus_paid, root)
-    receipt = env.asc.settle(tid, mlist, result.bonus_paid, root, env.sign(digest), sender=env.mtd)
-    return receipt, result
 
 
 # ------------------------------------------------------------------------------------------ happy paths
@@ -193,7 +101,7 @@ def test_digests_equal_the_python_encoding(bmeoc: Env, measure_view: Any) -> Non
     measure_view(a, "claimDigest", csn, 9)
 
 
-def test_default_payout_after_the_window(bmeoc: Env, gas_log: Any) -> None:
+def test_default_payout_after_the_window(bmeoc: Env) -> None:
     env, asc = bmeoc, bmeoc.asc
     group = [str(c.address) for c in env.csns[:5]]
     deposit = 103 * UNIT + 4  # not a multiple of m: the remainder returns to the MTD
@@ -228,11 +136,9 @@ def test_default_payout_after_the_window(bmeoc: Env, gas_log: Any) -> None:
     assert int(env.token.balanceOf(asc)) == balance_sheet(env)
     with ape.reverts(asc.WrongStatus):  # paid once
         asc.finalizeDefault(tid, sender=env.csns[0])
-    total = sum(int(r.gas_used) for r in (opened, receipt, final))
-    gas_log.add("ASC", "scenario_default_payout_m5", total, kind="scenario")
 
 
-def test_settlement_m16_pays_the_ssc_and_slashes(bmeoc: Env, gas_log: Any) -> None:
+def test_settlement_m16_pays_the_ssc_and_slashes(bmeoc: Env) -> None:
     env, asc = bmeoc, bmeoc.asc
     group = [str(c.address) for c in env.csns[:16]]
     malicious = {group[3], group[11]}
@@ -268,19 +174,12 @@ def test_settlement_m16_pays_the_ssc_and_slashes(bmeoc: Env, gas_log: Any) -> No
     assert len(receipt.events.filter(env.registry.NodeBlacklisted)) == 2
     assert int(asc.incentivePool()) == pool_before - result.bonus_paid + result.to_pool
     assert int(env.token.balanceOf(env.mtd)) == mtd_before + result.mtd_refund
-    gas_log.add("ASC", "scenario_settle_m16", int(receipt.gas_used), kind="scenario")
     before = {c: int(env.token.balanceOf(c)) for c in group}
-    claims = claim_all(env, group)
+    claim_all(env, group)
     for csn in group:
         assert int(env.token.balanceOf(csn)) - before[csn] == result.credits.get(csn.lower(), 0)
     assert int(env.token.totalSupply()) == tokens_before
     assert int(env.token.balanceOf(asc)) == balance_sheet(env)
-    gas_log.add(
-        "ASC",
-        "scenario_settle_m16_with_14_claims",
-        int(receipt.gas_used) + sum(int(r.gas_used) for r in claims),
-        kind="scenario",
-    )
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])

@@ -6,11 +6,24 @@ every public function and the scenario row ``MSC,scenario_confirm_install_8_encl
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import ape
 import pytest
+from msc_fixtures import (
+    STAKE,
+    Enclave,
+    aggregate,
+    by_address,
+    create,
+    live,
+    make_pool,
+    new_enclave,
+    register,
+    seed_of,
+    sign_as_environment,
+    sync,
+)
 
 from offchain.crypto import bls
 from offchain.crypto.hashing import keccak256
@@ -24,34 +37,26 @@ from offchain.deploy import (
 )
 from offchain.outsourcing import vrf
 from offchain.outsourcing.msc_messages import (
+    ENVIRONMENT_SIGNATURE_LENGTH,
+    ENVIRONMENT_TAG,
     TEST_MEASUREMENT,
+    asc_environment_id,
+    encode_environment_signature,
+    environment_message,
+    environment_signature,
     execution_message,
     install_message,
+    msc_environment_id,
     quote_digest,
     simulated_attestation_authority,
     simulated_quote,
 )
 
 POOL = 9
-STAKE = MSC_MIN_STAKE
 CODE_HASH = keccak256(b"OCTVSC+RSSC+ACCSC+SSC v1")
 REQUEST = keccak256(b"request 1")
 SELECTING, LIVE, DISSOLVED = 1, 2, 3
 ACTIVE, REMOVED, LEFT = 2, 3, 4
-
-
-@dataclass
-class Enclave:
-    account: Any
-    secret: int
-
-    @property
-    def address(self) -> str:
-        return str(self.account.address)
-
-    @property
-    def key(self) -> bytes:
-        return bls.public_key(self.secret)
 
 
 @pytest.fixture(scope="module")
@@ -59,45 +64,9 @@ def msc(project: Any, deployer: Any, platform: Any) -> Any:
     return deploy_msc(project, deployer, platform).contracts["MSC"]
 
 
-def _new_enclave(deployer: Any, token: Any, funder: Any, index: int) -> Enclave:
-    account = ape.accounts.test_accounts.generate_test_account()
-    deployer.transfer(account, 10**18)
-    token.transfer(account, 3 * STAKE, sender=funder)
-    return Enclave(account, bls.derive_secret(b"enclave" + index.to_bytes(2, "big")))
-
-
-def _register(msc: Any, token: Any, chain: Any, enclave: Enclave, stake: int = STAKE) -> Any:
-    token.approve(msc.address, stake, sender=enclave.account)
-    quote = simulated_quote(
-        simulated_attestation_authority(),
-        chain.chain_id,
-        str(msc.address),
-        enclave.address,
-        TEST_MEASUREMENT,
-        enclave.key,
-    )
-    return msc.registerEnclave(
-        enclave.key,
-        bls.prove_possession(enclave.secret),
-        TEST_MEASUREMENT,
-        quote,
-        stake,
-        sender=enclave.account,
-    )
-
-
-def _sync(msc: Any, chain: Any, enclave: Enclave) -> Any:
-    height = chain.blocks.head.number
-    return msc.confirmSync(height, chain.blocks[height].hash, sender=enclave.account)
-
-
 @pytest.fixture(scope="module")
 def pool(msc: Any, token: Any, chain: Any, deployer: Any, pool_holders: Any) -> list[Enclave]:
-    enclaves = [_new_enclave(deployer, token, pool_holders[2], i) for i in range(POOL)]
-    for enclave in enclaves:
-        _register(msc, token, chain, enclave)
-        _sync(msc, chain, enclave)
-    return enclaves
+    return make_pool(msc, token, chain, deployer, pool_holders[2], POOL)
 
 
 @pytest.fixture(scope="module")
@@ -110,47 +79,15 @@ def stranger(accounts: Any) -> Any:
     return accounts[7]
 
 
-def _create(msc: Any, user: Any, size: int) -> tuple[int, Any]:
-    receipt = msc.createEnvironment(size, sender=user)
-    return int(receipt.events.filter(msc.EnvironmentRequested)[0].envId), receipt
-
-
-def _seed(msc: Any, env_id: int) -> bytes:
-    return bytes(msc.environmentInfo(env_id).seed)
-
-
-def _live(msc: Any, chain: Any, user: Any, pool: list[Enclave], size: int) -> tuple[int, vrf.Roles]:
-    env_id, _ = _create(msc, user, size)
-    seed = _seed(msc, env_id)
-    outputs = {}
-    for enclave in pool:
-        proof = vrf.prove(enclave.secret, seed)
-        msc.submitVrf(env_id, proof.proof, sender=enclave.account)
-        outputs[enclave.address] = proof.output
-    msc.finalizeEnvironment(env_id, sender=user)
-    return env_id, vrf.assign_roles(outputs, size)
-
-
-def _by_address(pool: list[Enclave]) -> dict[str, Enclave]:
-    return {enclave.address: enclave for enclave in pool}
-
-
-def _aggregate(pool: list[Enclave], members: tuple[str, ...], message: bytes) -> tuple[bytes, bytes]:
-    index = _by_address(pool)
-    keys = [index[m].key for m in members]
-    signatures = [bls.sign(index[m].secret, message) for m in members]
-    return bls.aggregate_public_keys(keys), bls.aggregate_signatures(signatures)
-
-
 def _installed(
     msc: Any, chain: Any, user: Any, pool: list[Enclave], size: int
 ) -> tuple[int, int, vrf.Roles, Any]:
-    env_id, roles = _live(msc, chain, user, pool, size)
+    env_id, roles = live(msc, user, pool, size)
     id_sc = int(msc.registerContract(CODE_HASH, sender=user).events.filter(msc.ContractRegistered)[0].idSc)
-    key, signature = _aggregate(
+    key, signature = aggregate(
         pool, roles.members, install_message(chain.chain_id, str(msc.address), env_id, id_sc, CODE_HASH)
     )
-    leader = _by_address(pool)[roles.leader].account
+    leader = by_address(pool)[roles.leader].account
     receipt = msc.confirmInstall(id_sc, env_id, key, signature, sender=leader)
     return env_id, id_sc, roles, receipt
 
@@ -173,23 +110,26 @@ def test_deployment_parameters_and_bad_constructor(
         )
     for name in (
         "MAX_ACTIVE", "MAX_ENV_SIZE", "MIN_ENV_SIZE", "DST_VRF", "INSTALL_TAG", "EXECUTION_TAG", "QUOTE_TAG",
+        "ENVIRONMENT_TAG", "ENVIRONMENT_SIGNATURE_LENGTH",
         "token", "attestationKey", "measurement", "slashRecipient", "minStake", "slashBps", "responseWindow",
         "vrfWindow", "environmentCount", "contractCount", "challengeCount", "activeEnclaves",
     ):  # fmt: skip
         assert measure_view(msc, name) > 21_000
     assert bytes(msc.DST_VRF()) == vrf.DST_VRF
     assert bytes(msc.INSTALL_TAG()) == keccak256(b"metatrust.msc.install")
+    assert bytes(msc.ENVIRONMENT_TAG()) == ENVIRONMENT_TAG
+    assert msc.ENVIRONMENT_SIGNATURE_LENGTH() == ENVIRONMENT_SIGNATURE_LENGTH == 384
 
 
 # ------------------------------------------------------------------------------------------ registry
 
 
-def test_register_and_sync(
+def test_register_andsync(
     msc: Any, token: Any, chain: Any, deployer: Any, pool_holders: Any, measure_view: Callable[..., int]
 ) -> None:
-    enclave = _new_enclave(deployer, token, pool_holders[2], 100)
+    enclave = new_enclave(deployer, token, pool_holders[2], 100)
     before = token.balanceOf(msc.address)
-    receipt = _register(msc, token, chain, enclave)
+    receipt = register(msc, token, chain, enclave)
     event = receipt.events.filter(msc.EnclaveRegistered)[0]
     assert event.enclave == enclave.address
     assert bytes(event.blsKey) == enclave.key
@@ -204,7 +144,7 @@ def test_register_and_sync(
     )
     measure_view(msc, "quoteDigest", enclave.address, TEST_MEASUREMENT, enclave.key)
     measure_view(msc, "enclaveInfo", enclave.address)
-    receipt = _sync(msc, chain, enclave)
+    receipt = sync(msc, chain, enclave)
     activated = receipt.events.filter(msc.EnclaveActivated)[0]
     assert activated.enclave == enclave.address
     assert msc.enclaveInfo(enclave.address).status == ACTIVE
@@ -212,7 +152,7 @@ def test_register_and_sync(
 
 
 def test_register_reverts(msc: Any, token: Any, chain: Any, deployer: Any, pool_holders: Any) -> None:
-    enclave = _new_enclave(deployer, token, pool_holders[2], 101)
+    enclave = new_enclave(deployer, token, pool_holders[2], 101)
     other = bls.derive_secret(b"someone else")
     authority = simulated_attestation_authority()
     token.approve(msc.address, 3 * STAKE, sender=enclave.account)
@@ -257,10 +197,10 @@ def test_register_reverts(msc: Any, token: Any, chain: Any, deployer: Any, pool_
 def test_sync_reverts(
     msc: Any, token: Any, chain: Any, deployer: Any, pool_holders: Any, stranger: Any
 ) -> None:
-    enclave = _new_enclave(deployer, token, pool_holders[2], 102)
+    enclave = new_enclave(deployer, token, pool_holders[2], 102)
     with ape.reverts(msc.NotRegistered):
         msc.confirmSync(0, bytes(32), sender=stranger)
-    registered_at = _register(msc, token, chain, enclave).block_number
+    registered_at = register(msc, token, chain, enclave).block_number
     chain.mine(2)
     head = chain.blocks.head.number
     with ape.reverts(msc.StaleBlock):  # before the registration
@@ -280,7 +220,7 @@ def test_sync_reverts(
 def test_environment_by_vrf_roles_reproduced_off_chain(
     msc: Any, chain: Any, user: Any, pool: list[Enclave], measure_view: Callable[..., int]
 ) -> None:
-    env_id, receipt = _create(msc, user, 5)
+    env_id, receipt = create(msc, user, 5)
     requested = receipt.events.filter(msc.EnvironmentRequested)[0]
     creation = receipt.block_number
     expected_seed = vrf.environment_seed(
@@ -302,7 +242,7 @@ def test_environment_by_vrf_roles_reproduced_off_chain(
     assert created.leader == roles.leader
     assert created.executor == roles.executor
     assert tuple(created.monitors) == roles.monitors
-    index = _by_address(pool)
+    index = by_address(pool)
     assert bytes(created.aggregateKey) == bls.aggregate_public_keys([index[m].key for m in roles.members])
     info = msc.environmentInfo(env_id)
     assert info.status == LIVE
@@ -317,8 +257,8 @@ def test_environment_by_vrf_roles_reproduced_off_chain(
 def test_finalize_after_window_with_part_of_the_pool(
     msc: Any, chain: Any, user: Any, pool: list[Enclave]
 ) -> None:
-    env_id, _ = _create(msc, user, 3)
-    seed = _seed(msc, env_id)
+    env_id, _ = create(msc, user, 3)
+    seed = seed_of(msc, env_id)
     outputs = {}
     for enclave in pool[:4]:
         proof = vrf.prove(enclave.secret, seed)
@@ -346,8 +286,8 @@ def test_environment_and_vrf_reverts(
         msc.submitVrf(999, bytes(128), sender=pool[0].account)
     with ape.reverts(msc.WrongEnvironmentStatus):
         msc.finalizeEnvironment(999, sender=user)
-    env_id, _ = _create(msc, user, 3)
-    seed = _seed(msc, env_id)
+    env_id, _ = create(msc, user, 3)
+    seed = seed_of(msc, env_id)
     a, b = pool[0], pool[1]
     forged = (
         vrf.prove(b.secret, seed).proof,  # someone else's proof
@@ -400,8 +340,8 @@ def test_confirm_install_8_enclaves_one_pairing(
     message = execution_message(chain.chain_id, str(msc.address), env_id, id_sc, 1, root)
     assert bytes(msc.executionMessage(id_sc, env_id, 1, root)) == message
     measure_view(msc, "executionMessage", id_sc, env_id, 1, root)
-    key, signature = _aggregate(pool, roles.members, message)
-    leader = _by_address(pool)[roles.leader].account
+    key, signature = aggregate(pool, roles.members, message)
+    leader = by_address(pool)[roles.leader].account
     synced = msc.confirmExecution(id_sc, 1, root, key, signature, sender=leader).events.filter(
         msc.StateSynced
     )[0]
@@ -418,9 +358,9 @@ def test_confirm_install_gas_is_flat_in_size(
 ) -> None:  # fmt: skip
     enclaves = list(pool)
     for i in range(max(0, size - POOL)):
-        extra = _new_enclave(deployer, token, pool_holders[2], 200 + i)
-        _register(msc, token, chain, extra)
-        _sync(msc, chain, extra)
+        extra = new_enclave(deployer, token, pool_holders[2], 200 + i)
+        register(msc, token, chain, extra)
+        sync(msc, chain, extra)
         enclaves.append(extra)
     _, _, _, receipt = _installed(msc, chain, user, enclaves, size)
     gas_log.add("MSC", f"scenario_confirm_install_{size}_enclaves", int(receipt.gas_used), kind="scenario")
@@ -430,11 +370,13 @@ def test_confirm_install_gas_is_flat_in_size(
 def test_confirm_reverts(msc: Any, chain: Any, user: Any, pool: list[Enclave], stranger: Any) -> None:
     with ape.reverts(msc.InvalidParameter):
         msc.registerContract(bytes(32), sender=user)
-    env_id, roles = _live(msc, chain, user, pool, 4)
+    with ape.reverts(msc.InvalidParameter):  # below 2^128: no keccak-256 code hash is (probability 2^-128)
+        msc.registerContract((2**128 - 1).to_bytes(32, "big"), sender=user)
+    env_id, roles = live(msc, user, pool, 4)
     id_sc = int(msc.registerContract(CODE_HASH, sender=user).events.filter(msc.ContractRegistered)[0].idSc)
     message = install_message(chain.chain_id, str(msc.address), env_id, id_sc, CODE_HASH)
-    key, signature = _aggregate(pool, roles.members, message)
-    index = _by_address(pool)
+    key, signature = aggregate(pool, roles.members, message)
+    index = by_address(pool)
     leader = index[roles.leader].account
     with ape.reverts(msc.WrongContractStatus):
         msc.confirmInstall(999, env_id, key, signature, sender=leader)
@@ -442,10 +384,10 @@ def test_confirm_reverts(msc: Any, chain: Any, user: Any, pool: list[Enclave], s
         msc.confirmInstall(id_sc, 999, key, signature, sender=leader)
     with ape.reverts(msc.NotLeader):
         msc.confirmInstall(id_sc, env_id, key, signature, sender=index[roles.executor].account)
-    _, without_last = _aggregate(pool, roles.members[:-1], message)
+    _, without_last = aggregate(pool, roles.members[:-1], message)
     with ape.reverts(msc.WrongAggregateKey):  # the key of a sub-set
         msc.confirmInstall(
-            id_sc, env_id, _aggregate(pool, roles.members[:-1], message)[0], without_last, sender=leader
+            id_sc, env_id, aggregate(pool, roles.members[:-1], message)[0], without_last, sender=leader
         )
     with ape.reverts(msc.InvalidAggregateSignature):  # one member did not sign
         msc.confirmInstall(id_sc, env_id, key, without_last, sender=leader)
@@ -466,7 +408,7 @@ def test_confirm_reverts(msc: Any, chain: Any, user: Any, pool: list[Enclave], s
         msc.confirmInstall(id_sc, env_id, key, signature, sender=leader)
     with ape.reverts(msc.WrongSequence):
         msc.confirmExecution(id_sc, 2, root, key, signature, sender=leader)
-    exec_sig = _aggregate(
+    exec_sig = aggregate(
         pool, roles.members, execution_message(chain.chain_id, str(msc.address), env_id, id_sc, 1, root)
     )[1]
     with ape.reverts(msc.InvalidAggregateSignature):  # signed state differs from the submitted one
@@ -475,14 +417,133 @@ def test_confirm_reverts(msc: Any, chain: Any, user: Any, pool: list[Enclave], s
         msc.confirmExecution(id_sc, 1, root, key, exec_sig, sender=stranger)
 
 
+# ------------------------------------------------------------------------------------- IEnvironmentVerifier
+
+
+def test_environment_message_helpers_check_their_inputs() -> None:
+    key, sigma = bls.public_key(5), bls.sign(5, b"m")
+    assert encode_environment_signature(key, sigma) == key + sigma
+    with pytest.raises(ValueError, match="G2"):
+        encode_environment_signature(key[:-1], sigma)
+    with pytest.raises(ValueError, match="G1"):
+        encode_environment_signature(key, sigma + b"\0")
+    assert asc_environment_id(7) == bytes(31) + b"\x07"
+    assert msc_environment_id(asc_environment_id(2**200 + 3)) == 2**200 + 3
+    for bad in (0, -1, 2**256):
+        with pytest.raises(ValueError, match="uint256"):
+            asc_environment_id(bad)
+    with pytest.raises(ValueError, match="32 bytes"):
+        environment_message(1, "0x" + "00" * 20, 1, b"short")
+    with pytest.raises(ValueError, match="32 bytes"):
+        msc_environment_id(b"short")
+    assert environment_signature([key], [sigma]) == key + sigma
+
+
+def test_msc_verifies_the_aggregate_signature_of_a_live_environment(
+    msc: Any, chain: Any, user: Any, deployer: Any, pool: list[Enclave], measure_view: Callable[..., int]
+) -> None:
+    env_id, roles = live(msc, user, pool, 4)
+    other_id, other_roles = live(msc, user, pool, 9)  # every enclave: a different member set and key
+    twin_id, _ = live(msc, user, pool, 9)  # the same members and key as `other_id`
+    digest = keccak256(b"an ASC settlement digest")
+    cid, address = chain.chain_id, str(msc.address)
+
+    def signed(env: int, members: tuple[str, ...], message_hash: bytes = digest) -> bytes:
+        return sign_as_environment(pool, members, cid, address, env, message_hash)
+
+    def verifies(env: int, signature: bytes, message_hash: bytes = digest) -> bool:
+        return bool(msc.verifyEnvironmentSignature(asc_environment_id(env), message_hash, signature))
+
+    good = signed(env_id, roles.members)
+    assert len(good) == ENVIRONMENT_SIGNATURE_LENGTH
+    assert verifies(env_id, good)
+    assert bytes(msc.environmentMessage(env_id, digest)) == environment_message(cid, address, env_id, digest)
+    measure_view(msc, "environmentMessage", env_id, digest)
+    # Gas as a transaction with an explicit limit: eth_estimateGas under-reports a view that returns false
+    # when the pairing precompile runs out of gas (the estimator settles on the cheap "false" path).
+    receipt = msc.verifyEnvironmentSignature.transact(
+        asc_environment_id(env_id), digest, good, sender=deployer, gas=1_000_000
+    )
+    assert 120_000 < receipt.gas_used < 250_000
+    key, sigma = good[:256], good[256:]
+    # another environment: its own signature does not pass for this one, nor this one's for it
+    assert verifies(other_id, signed(other_id, other_roles.members))
+    assert not verifies(env_id, signed(other_id, other_roles.members))
+    assert not verifies(other_id, good)
+    # same members and key, other environment id: the message binds the id
+    assert not verifies(twin_id, signed(other_id, other_roles.members))
+    assert verifies(twin_id, signed(twin_id, other_roles.members))
+    # wrong message / wrong key / subset of the members / forged σ
+    assert not verifies(env_id, good, keccak256(b"another digest"))
+    subset = roles.members[:-1]
+    assert not verifies(env_id, signed(env_id, subset))  # the key of a subset is not the stored one
+    _, subset_sigma = aggregate(pool, subset, environment_message(cid, address, env_id, digest))
+    assert not verifies(env_id, key + subset_sigma)  # a member did not sign
+    outsider = next(e for e in pool if e.address not in roles.members)
+    swapped = environment_signature(
+        [by_address(pool)[m].key for m in roles.members],
+        [
+            bls.sign(by_address(pool)[m].secret, environment_message(cid, address, env_id, digest))
+            for m in subset
+        ]
+        + [bls.sign(outsider.secret, environment_message(cid, address, env_id, digest))],
+    )
+    assert not verifies(env_id, swapped)
+    install = install_message(cid, address, env_id, 1, CODE_HASH)  # a valid aggregate on another message
+    assert not verifies(env_id, key + aggregate(pool, roles.members, install)[1])
+    assert not verifies(env_id, key + bls.hash_to_g1(b"random point"))
+    assert not verifies(env_id, bls.public_key(99) + sigma)
+    # malformed or short bytes never revert
+    for bad in (b"", good[:-1], good + b"\0", good[:256], key + bytes(128), key + b"\x01" * 128, bytes(384)):
+        assert not verifies(env_id, bad)
+    # unknown, selecting and (below) dissolved environments
+    assert not verifies(999, good)
+    assert not msc.verifyEnvironmentSignature(b"\xff" * 32, digest, good)
+    selecting, _ = create(msc, user, 3)
+    assert not verifies(selecting, signed(selecting, roles.members[:3]))
+
+
+def test_environment_signature_after_removal_and_dissolution(
+    msc: Any, chain: Any, user: Any, pool: list[Enclave]
+) -> None:
+    env_id, roles = live(msc, user, pool, 4)
+    digest = keccak256(b"voucher")
+    cid, address = chain.chain_id, str(msc.address)
+    old = sign_as_environment(pool, roles.members, cid, address, env_id, digest)
+    eid = asc_environment_id(env_id)
+    assert msc.verifyEnvironmentSignature(eid, digest, old)
+    target = roles.monitors[-1]
+    cid_ = int(msc.challenge(env_id, target, REQUEST, sender=user).events[0].challengeId)
+    chain.mine(MSC_RESPONSE_WINDOW + 1)
+    changed = msc.timeoutChallenge(cid_, sender=user).events.filter(msc.EnvironmentChanged)[0]
+    remaining = tuple(changed.members)
+    assert target not in remaining
+    assert len(remaining) == 3
+    assert not msc.verifyEnvironmentSignature(eid, digest, old)  # the old aggregate key is gone
+    new = sign_as_environment(pool, remaining, cid, address, env_id, digest)
+    assert msc.verifyEnvironmentSignature(eid, digest, new)
+    # the removed member's signature is not needed any more, and the remaining ones cannot drop another
+    assert not msc.verifyEnvironmentSignature(
+        eid, digest, sign_as_environment(pool, remaining[:2], cid, address, env_id, digest)
+    )
+    # one more removal: below three members the environment is dissolved and signs nothing
+    cid_ = int(msc.challenge(env_id, remaining[-1], REQUEST, sender=user).events[0].challengeId)
+    chain.mine(MSC_RESPONSE_WINDOW + 1)
+    assert msc.timeoutChallenge(cid_, sender=user).events.filter(msc.EnvironmentDissolved)
+    assert not msc.verifyEnvironmentSignature(eid, digest, new)
+    assert not msc.verifyEnvironmentSignature(
+        eid, digest, sign_as_environment(pool, remaining[:2], cid, address, env_id, digest)
+    )
+
+
 # ------------------------------------------------------------------------------------------ challenges
 
 
 def test_challenge_answered_in_time(
     msc: Any, chain: Any, user: Any, pool: list[Enclave], stranger: Any, measure_view: Callable[..., int]
 ) -> None:
-    env_id, roles = _live(msc, chain, user, pool, 4)
-    index = _by_address(pool)
+    env_id, roles = live(msc, user, pool, 4)
+    index = by_address(pool)
     target = index[roles.executor]
     outsider = next(e for e in pool if e.address not in roles.members)
     with ape.reverts(msc.NotAuthorisedChallenger):
@@ -534,8 +595,8 @@ def test_challenge_answered_in_time(
 def test_timeout_removes_and_slashes_then_remaining_members_confirm(
     msc: Any, chain: Any, user: Any, pool: list[Enclave], token: Any, deployer: Any
 ) -> None:
-    env_id, roles = _live(msc, chain, user, pool, 4)
-    index = _by_address(pool)
+    env_id, roles = live(msc, user, pool, 4)
+    index = by_address(pool)
     leader = index[roles.leader]
     cid = int(msc.challenge(env_id, leader.address, REQUEST, sender=user).events[0].challengeId)
     chain.mine(MSC_RESPONSE_WINDOW + 1)
@@ -555,7 +616,7 @@ def test_timeout_removes_and_slashes_then_remaining_members_confirm(
     assert not msc.isMember(env_id, leader.address)
     # the remaining members confirm with the recomputed aggregate key, led by the former executor
     id_sc = int(msc.registerContract(CODE_HASH, sender=user).events.filter(msc.ContractRegistered)[0].idSc)
-    key, signature = _aggregate(
+    key, signature = aggregate(
         pool, remaining, install_message(chain.chain_id, str(msc.address), env_id, id_sc, CODE_HASH)
     )
     msc.confirmInstall(id_sc, env_id, key, signature, sender=index[remaining[0]].account)
@@ -569,7 +630,7 @@ def test_timeout_removes_and_slashes_then_remaining_members_confirm(
 
 
 def test_timeout_below_minimum_dissolves(msc: Any, chain: Any, user: Any, pool: list[Enclave]) -> None:
-    env_id, roles = _live(msc, chain, user, pool, 3)
+    env_id, roles = live(msc, user, pool, 3)
     cid = int(msc.challenge(env_id, roles.monitors[0], REQUEST, sender=user).events[0].challengeId)
     pending = int(msc.challenge(env_id, roles.executor, REQUEST, sender=user).events[0].challengeId)
     chain.mine(MSC_RESPONSE_WINDOW + 1)
@@ -588,9 +649,9 @@ def test_timeout_below_minimum_dissolves(msc: Any, chain: Any, user: Any, pool: 
 def test_removed_member_of_another_environment_cannot_withdraw(
     msc: Any, chain: Any, user: Any, pool: list[Enclave]
 ) -> None:
-    first, roles = _live(msc, chain, user, pool, 9)  # everyone is a member
-    second, _ = _live(msc, chain, user, pool, 9)
-    target = _by_address(pool)[roles.leader]
+    first, roles = live(msc, user, pool, 9)  # everyone is a member
+    second, _ = live(msc, user, pool, 9)
+    target = by_address(pool)[roles.leader]
     cid = int(msc.challenge(first, target.address, REQUEST, sender=user).events[0].challengeId)
     chain.mine(MSC_RESPONSE_WINDOW + 1)
     msc.timeoutChallenge(cid, sender=user)
@@ -602,9 +663,9 @@ def test_removed_member_of_another_environment_cannot_withdraw(
 def test_leave_returns_the_stake(
     msc: Any, chain: Any, token: Any, deployer: Any, pool_holders: Any, stranger: Any
 ) -> None:
-    enclave = _new_enclave(deployer, token, pool_holders[2], 103)
-    _register(msc, token, chain, enclave)
-    _sync(msc, chain, enclave)
+    enclave = new_enclave(deployer, token, pool_holders[2], 103)
+    register(msc, token, chain, enclave)
+    sync(msc, chain, enclave)
     balance = token.balanceOf(enclave.address)
     left = msc.leave(sender=enclave.account).events.filter(msc.EnclaveLeft)[0]
     assert left.stakeReturned == STAKE
@@ -622,10 +683,10 @@ def test_pool_is_capped(
 ) -> None:
     cap = int(msc.MAX_ACTIVE())
     for i in range(cap - POOL):
-        extra = _new_enclave(deployer, token, pool_holders[2], 300 + i)
-        _register(msc, token, chain, extra)
-        _sync(msc, chain, extra)
-    late = _new_enclave(deployer, token, pool_holders[2], 400)
-    _register(msc, token, chain, late)
+        extra = new_enclave(deployer, token, pool_holders[2], 300 + i)
+        register(msc, token, chain, extra)
+        sync(msc, chain, extra)
+    late = new_enclave(deployer, token, pool_holders[2], 400)
+    register(msc, token, chain, late)
     with ape.reverts(msc.PoolFull):
-        _sync(msc, chain, late)
+        sync(msc, chain, late)
