@@ -130,6 +130,7 @@ contract MPC is ReentrancyGuardTransient {
     error AlreadyRated(uint256 purchaseId);
     error InvalidScore(uint256 score);
     error PurchaseExists(uint256 purchaseId);
+    error ProductIdsExhausted();
 
     event ProductListed(
         uint256 indexed productId,
@@ -194,7 +195,7 @@ contract MPC is ReentrancyGuardTransient {
     /// @param productType Dataset or Model.
     /// @param urlHash H_s = keccak256 of the canonical IPFS URL.
     /// @param descURI P_desc: a URI of the description JSON (kept in the event only).
-    /// @return productId The new product's id (from 1).
+    /// @return productId The new product's id (from 1 to 2^32 - 1).
     function listProduct(uint256 price, ProductType productType, bytes32 urlHash, string calldata descURI)
         external
         returns (uint256 productId)
@@ -204,6 +205,7 @@ contract MPC is ReentrancyGuardTransient {
         int256 rep = reputation.reputationOf(msg.sender);
         if (rep < minSellerReputation) revert ReputationTooLow(msg.sender, rep, minSellerReputation);
         productId = ++_productCount;
+        if (productId > type(uint32).max) revert ProductIdsExhausted(); // purchase ids hold 32 bits of it
         Product storage product = _products[productId];
         product.seller = msg.sender;
         product.price = uint88(price);

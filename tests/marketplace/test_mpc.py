@@ -191,6 +191,17 @@ def test_listing_reverts(mpc: Any, rc: Any, seller: Any, deployer: Any) -> None:
         mpc.listProduct(PRICE, DATASET, keccak(URL), "", sender=seller)
 
 
+def test_product_ids_stop_at_32_bits(mpc: Any, chain: Any, seller: Any) -> None:
+    """Purchase ids carry 32 bits of the product id, so listing stops at 2^32 - 1 products (the counter is
+    set near the end with anvil_setStorageAt: `_productCount` is MPC's first storage slot)."""
+    slot = hex(0)
+    chain.provider.make_request("anvil_setStorageAt", [mpc.address, slot, "0x" + f"{2**32 - 2:064x}"])
+    assert mpc.productCount() == 2**32 - 2
+    assert list_product(mpc, seller) == 2**32 - 1
+    with ape.reverts(mpc.ProductIdsExhausted):
+        mpc.listProduct(PRICE, DATASET, keccak(URL), "", sender=seller)
+
+
 def test_delist(mpc: Any, token: Any, seller: Any, buyer: Any) -> None:
     product_id = list_product(mpc, seller)
     with ape.reverts(mpc.NotSeller):
