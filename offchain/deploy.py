@@ -200,12 +200,11 @@ class AicmConfig:
     rating_reward_threshold: int = 8  # thesis: ratings >= 8 reward the seller
     rating_penalty_threshold: int = 3  # thesis: ratings <= 3 penalise the seller
     faithful_stage2: bool = False  # True: the thesis's literal (erroneous) stage 2
-    committee: tuple[str, ...] = ()  # initial model-evaluation committee (defaults to the deployer)
     oracle_stake: int = 100 * TOKEN_UNIT  # stake an oracle node deposits
     oracle_vote_reward: int = 10 * TOKEN_UNIT  # paid per majority vote from the reward pool
     oracle_deduction: int = 20 * TOKEN_UNIT  # taken from the stake per minority vote
     oracle_vote_window: int = 3_600  # T_vote
-    admin: str | None = None  # admin of RC and of the committee set; defaults to the deployer
+    admin: str | None = None  # admin of RC, OracleManager and CommitteeManager; defaults to the deployer
     # CommitteeManager (spec §7 A22, A23, A27: the thesis fixes none of these; our defaults)
     committee_size: int = 10  # authorised + dynamic seats
     authorised_percent: int = 30  # u
@@ -216,16 +215,16 @@ class AicmConfig:
     round_reward: int = TOKEN_UNIT  # beta per round, split over the committee
     reputation_unit: int = REPUTATION_ONE  # reputation per election unit
     literal_election: bool = False  # True: the thesis's Algorithm 4.3 verbatim
-    mlc_uses_committee_manager: bool = False  # MLC's committee: CommitteeManager instead of CommitteeSet
 
 
 def deploy_aicm(
     project: Any, deployer: Any, platform: Deployment, config: AicmConfig | None = None
 ) -> Deployment:
     """Deploy the MetaAICM contracts on top of ``platform`` (MetaCoin): RC, then the system contracts, and
-    grant them RC's WRITER_ROLE. The evaluation committee is both an admin-managed ``CommitteeSet`` and the
-    reputation-elected ``CommitteeManager`` (which reads RC and writes nothing); MLC uses the former unless
-    ``config.mlc_uses_committee_manager``. Returns a deployment holding only the new contracts."""
+    grant them RC's WRITER_ROLE. MLC's model-evaluation committee is the reputation-elected
+    ``CommitteeManager`` (Algorithm 4.3; it reads RC and writes nothing), empty until its admin appoints the
+    authorised institutions and the trusted seed nodes. Returns a deployment holding only the new
+    contracts."""
     from ape import chain
 
     config = config or AicmConfig()
@@ -243,8 +242,6 @@ def deploy_aicm(
         config.rating_penalty_threshold,
         config.faithful_stage2,
     )
-    members = list(config.committee) or [deployer.address]
-    committee = deployer.deploy(project.CommitteeSet, admin, members)
     manager = deployer.deploy(
         project.CommitteeManager,
         admin,
@@ -262,8 +259,7 @@ def deploy_aicm(
             config.literal_election,
         ),
     )
-    evaluators = manager if config.mlc_uses_committee_manager else committee
-    mlc = deployer.deploy(project.MLC, token.address, rc.address, evaluators.address)
+    mlc = deployer.deploy(project.MLC, token.address, rc.address, manager.address)
     oracles = deployer.deploy(
         project.OracleManager,
         deployer.address,
@@ -288,7 +284,6 @@ def deploy_aicm(
     contracts = {
         "RC": rc,
         "MPC": mpc,
-        "CommitteeSet": committee,
         "CommitteeManager": manager,
         "MLC": mlc,
         "OracleManager": oracles,

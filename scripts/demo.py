@@ -17,7 +17,11 @@ from offchain.bench.chain_gas import gas_log_from_blocks
 from offchain.chain.connection import connect
 from offchain.chain.deployments import load_deployments
 from offchain.chain.devnet import dev_accounts, fund_on_devnet
-from offchain.crowdsourcing.committee_flow import run_committee_flow
+from offchain.crowdsourcing.committee_flow import (
+    elect_committee,
+    pay_round_reward,
+    reelect_after_reputation_changes,
+)
 from offchain.crowdsourcing.datatask.flow import run_data_task_flow
 from offchain.crowdsourcing.ml.flow import MlFlowKeys, run_ml_crowdsourcing_flow
 from offchain.crypto.keys import from_private_key
@@ -82,11 +86,11 @@ def main() -> None:
     # MetaAICM: the auditor pays; sellers, buyers, workers and oracles are keys derived inside the flows
     market = asyncio.run(run_marketplace_flow(w3, deployments, auditor, console))
     data_task = asyncio.run(run_data_task_flow(w3, deployments, auditor, auditor, console))
-    ml_keys = MlFlowKeys.derived(treasury=auditor, auditor=auditor, committee_admin=auditor)
-    ml_task = asyncio.run(run_ml_crowdsourcing_flow(w3, deployments, ml_keys, console))
-    # MetaAICM committee: institutions 22-23, seed node 24, candidates 25-28; an election, reputation
-    # changes, a re-election (each recomputed in Python from the on-chain VRF output) and a round reward
-    committee = run_committee_flow(
+    # MetaAICM committee (MLC's evaluators): institutions 22-23, seed node 24, candidates 25-28. Algorithm 4.3
+    # elects the dynamic partition from reputations (VRF proof verified on chain, election recomputed in
+    # Python); every member then runs a committee node and scores the ML task's models; reputations change
+    # and the same committee is re-elected; a round reward is paid
+    committee = elect_committee(
         w3,
         deployments,
         auditor,
@@ -94,9 +98,13 @@ def main() -> None:
         [keys[24].address],
         keys[25:29],
         console,
-        funder=auditor,
         reputation_events=(5, 3, 2, 0),
     )
+    members = [key for key in keys[22:29] if key.address in committee.seats()]
+    ml_keys = MlFlowKeys.derived(treasury=auditor, auditor=auditor, committee=tuple(members))
+    ml_task = asyncio.run(run_ml_crowdsourcing_flow(w3, deployments, ml_keys, console))
+    reelect_after_reputation_changes(committee)
+    pay_round_reward(committee, auditor)
 
     console.rule("[bold]gas of every transaction above")
     log = gas_log_from_blocks(w3, deployment.records, first_block)
@@ -114,7 +122,7 @@ def main() -> None:
         f"{len(outsourcing.steps) + len(bmeoc.steps)} Meta-BMEOC steps, "
         f"{len(web3compute.steps)} web3compute workflow steps, "
         f"{len(rsms.steps)} RSMS steps, "
-        f"{len(market.steps) + len(data_task.steps) + len(ml_task.steps) + len(committee.steps)} "
+        f"{len(market.steps) + len(data_task.steps) + len(ml_task.steps) + len(committee.report.steps)} "
         "MetaAICM steps; "
         "full gas report: make gas"
     )

@@ -148,7 +148,7 @@ contract MLC is ReentrancyGuardTransient {
 
     /// @param token_ MetaCoin.
     /// @param reputation_ RC; this contract needs its WRITER_ROLE.
-    /// @param committee_ The evaluation committee (`CommitteeSet` now, `CommitteeManager` later).
+    /// @param committee_ The evaluation committee (the reputation-elected `CommitteeManager`).
     constructor(IERC20 token_, IReputation reputation_, ICommittee committee_) {
         if (address(token_) == address(0) || address(reputation_) == address(0) || address(committee_) == address(0))
         {

@@ -38,6 +38,11 @@ contract RC is AccessControl, IReputation {
 
     event ParticipationRecorded(address indexed avatar, uint64 participations);
     event InteractionRecorded(address indexed a, address indexed b);
+    /// @dev One event for the three changes of `recordInteraction` (a sale: both participations and, on their
+    ///      first meeting, the interaction), cheaper than two `ParticipationRecorded` and an `InteractionRecorded`.
+    event ExchangeRecorded(
+        address indexed a, address indexed b, uint64 participationsA, uint64 participationsB, bool firstMeeting
+    );
     event ReputationRewarded(address indexed avatar, int256 delta, int256 reputation);
     event ReputationPenalized(address indexed avatar, int256 reputation);
 
@@ -62,20 +67,27 @@ contract RC is AccessControl, IReputation {
         if (counterparty != address(0)) _meet(avatar, counterparty, profile);
     }
 
-    /// @notice Both avatars take part once (P += 1 each) and meet (A grows for both the first time).
+    /// @notice Both avatars take part once (P += 1 each) and meet (A grows for both the first time); one
+    ///         `ExchangeRecorded` event reports all of it.
     /// @param a One side (a buyer).
     /// @param b The other side (a seller).
     function recordInteraction(address a, address b) external onlyRole(WRITER_ROLE) {
         if (a == address(0) || b == address(0)) revert ZeroAddress();
+        if (a == b) revert SelfInteraction(a);
+        bytes32 key = _pairKey(a, b);
+        bool first = !_met[key];
+        if (first) _met[key] = true;
         Profile storage profileA = _profiles[a];
-        uint64 participationsA = profileA.participations + 1;
-        profileA.participations = participationsA;
-        emit ParticipationRecorded(a, participationsA);
         Profile storage profileB = _profiles[b];
+        uint64 participationsA = profileA.participations + 1;
         uint64 participationsB = profileB.participations + 1;
+        profileA.participations = participationsA;
         profileB.participations = participationsB;
-        emit ParticipationRecorded(b, participationsB);
-        _meet(a, b, profileA);
+        if (first) {
+            profileA.interactions += 1;
+            profileB.interactions += 1;
+        }
+        emit ExchangeRecorded(a, b, participationsA, participationsB, first);
     }
 
     /// @notice Reward event: r_i += A_i / P_i (fixed point, rounded down).

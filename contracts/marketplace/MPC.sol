@@ -23,9 +23,11 @@ import {IReputation} from "../crowdsourcing/IReputation.sol";
 ///      test). Only hash commitments are stored; the ciphertext itself travels in the `ProductDelivered`
 ///      event. Non-delivery (spec A15): the buyer reclaims the escrow after T_fulfil. Each purchase is an
 ///      independent escrow, so a listing sells many times; prices cannot change, so a purchase's escrow is
-///      its product's price. Gas: a purchase is two storage slots, the second holding first addr(B) and
-///      then one commitment to (addr(B), E, keccak256(URL_s)); stage 0 (the key) and stage 1 (the
-///      ciphertext) are checked by that one comparison.
+///      its product's price. Gas: a purchase is one storage slot. Its id carries the product, the buyer and
+///      the block of the request (`purchaseIdOf`), so the slot holds only status, rating flag, deadline and a
+///      200-bit binding: addr(B) while Requested, then the low 200 bits of keccak256(addr(B), E,
+///      keccak256(URL_s)), one commitment to key and ciphertext; stage 0 (the key) and stage 1 (the
+///      ciphertext) are checked by that one comparison. A buyer buys a product at most once per block.
 contract MPC is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -63,15 +65,24 @@ contract MPC is ReentrancyGuardTransient {
         uint64 ratingCount;
     }
 
+    /// @notice A purchase as `getPurchase` returns it (buyer and product come from its id).
     struct Purchase {
-        address buyer; // slot 0
+        address buyer;
         uint32 productId;
         Status status;
         bool rated;
         uint40 deadline; // end of T_fulfil while Requested, end of t_chal once Delivered
-        // slot 1: addr(B) of the per-purchase key while Requested; from delivery on
+        bytes32 commitment; // the binding below, zero-extended
+    }
+
+    /// @dev A purchase's one storage slot.
+    struct Escrow {
+        Status status;
+        bool rated;
+        uint40 deadline;
+        // addr(B) of the per-purchase key while Requested; from delivery on the low 200 bits of
         // keccak256(abi.encode(addr(B), E.x, E.y, keccak256(URL_s))), one commitment to key and ciphertext.
-        bytes32 commitment;
+        uint200 binding;
     }
 
     /// @notice The MetaCoin (MTC) token prices are paid in.
@@ -93,9 +104,8 @@ contract MPC is ReentrancyGuardTransient {
     bool public immutable faithfulStage2;
 
     uint256 private _productCount;
-    uint256 private _purchaseCount;
     mapping(uint256 productId => Product) private _products;
-    mapping(uint256 purchaseId => Purchase) private _purchases;
+    mapping(uint256 purchaseId => Escrow) private _purchases;
 
     error ZeroAddress();
     error InvalidConfig();
@@ -119,6 +129,8 @@ contract MPC is ReentrancyGuardTransient {
     error ChallengeWindowOpen(uint256 purchaseId);
     error AlreadyRated(uint256 purchaseId);
     error InvalidScore(uint256 score);
+    error PurchaseExists(uint256 purchaseId);
+    error ProductIdsExhausted();
 
     event ProductListed(
         uint256 indexed productId,
@@ -183,7 +195,7 @@ contract MPC is ReentrancyGuardTransient {
     /// @param productType Dataset or Model.
     /// @param urlHash H_s = keccak256 of the canonical IPFS URL.
     /// @param descURI P_desc: a URI of the description JSON (kept in the event only).
-    /// @return productId The new product's id (from 1).
+    /// @return productId The new product's id (from 1 to 2^32 - 1).
     function listProduct(uint256 price, ProductType productType, bytes32 urlHash, string calldata descURI)
         external
         returns (uint256 productId)
@@ -193,6 +205,7 @@ contract MPC is ReentrancyGuardTransient {
         int256 rep = reputation.reputationOf(msg.sender);
         if (rep < minSellerReputation) revert ReputationTooLow(msg.sender, rep, minSellerReputation);
         productId = ++_productCount;
+        if (productId > type(uint32).max) revert ProductIdsExhausted(); // purchase ids hold 32 bits of it
         Product storage product = _products[productId];
         product.seller = msg.sender;
         product.price = uint88(price);
@@ -219,9 +232,9 @@ contract MPC is ReentrancyGuardTransient {
     function deliver(uint256 purchaseId, uint256 ephemeralX, uint256 ephemeralY, bytes calldata ciphertext)
         external
     {
-        Purchase storage purchase = _purchases[purchaseId];
+        Escrow storage purchase = _purchases[purchaseId];
         if (purchase.status != Status.Requested) revert WrongStatus(purchaseId, purchase.status);
-        if (_products[purchase.productId].seller != msg.sender) revert NotSeller(msg.sender);
+        if (_products[_productOf(purchaseId)].seller != msg.sender) revert NotSeller(msg.sender);
         if (block.timestamp > purchase.deadline) revert DeliveryWindowClosed(purchaseId);
         if (!EciesLite.isUsablePoint(ephemeralX, ephemeralY)) revert InvalidEphemeralKey();
         if (ciphertext.length == 0 || ciphertext.length > MAX_URL_LENGTH) {
@@ -229,8 +242,7 @@ contract MPC is ReentrancyGuardTransient {
         }
         purchase.status = Status.Delivered;
         purchase.deadline = uint40(block.timestamp + challengeWindow);
-        purchase.commitment =
-            keccak256(abi.encode(purchase.commitment, ephemeralX, ephemeralY, keccak256(ciphertext)));
+        purchase.binding = _commit(bytes32(uint256(purchase.binding)), ephemeralX, ephemeralY, keccak256(ciphertext));
         emit ProductDelivered(purchaseId, ephemeralX, ephemeralY, ciphertext);
     }
 
@@ -241,7 +253,7 @@ contract MPC is ReentrancyGuardTransient {
     /// @param productId The product.
     /// @param buyerKeyX B.x.
     /// @param buyerKeyY B.y (B on secp256k1 with 0 < B.x < n).
-    /// @return purchaseId The new purchase's id (from 1).
+    /// @return purchaseId The new purchase's id, `purchaseIdOf(productId, msg.sender, block.number)`.
     function requestPurchase(uint256 productId, uint256 buyerKeyX, uint256 buyerKeyY)
         external
         nonReentrant
@@ -253,13 +265,12 @@ contract MPC is ReentrancyGuardTransient {
         if (seller == msg.sender) revert SelfPurchase();
         if (!EciesLite.isUsablePoint(buyerKeyX, buyerKeyY)) revert InvalidBuyerKey();
         uint256 price = product.price;
-        purchaseId = ++_purchaseCount;
-        Purchase storage purchase = _purchases[purchaseId];
-        purchase.buyer = msg.sender;
-        purchase.productId = uint32(productId);
+        purchaseId = purchaseIdOf(productId, msg.sender, block.number);
+        Escrow storage purchase = _purchases[purchaseId];
+        if (purchase.status != Status.None) revert PurchaseExists(purchaseId);
         purchase.status = Status.Requested;
         purchase.deadline = uint40(block.timestamp + fulfilWindow);
-        purchase.commitment = bytes32(uint256(uint160(EciesLite.pointAddress(buyerKeyX, buyerKeyY))));
+        purchase.binding = uint200(uint160(EciesLite.pointAddress(buyerKeyX, buyerKeyY)));
         emit PurchaseRequested(purchaseId, productId, msg.sender, price, buyerKeyX, buyerKeyY);
         reputation.recordInteraction(msg.sender, seller);
         token.safeTransferFrom(msg.sender, address(this), price);
@@ -268,12 +279,12 @@ contract MPC is ReentrancyGuardTransient {
     /// @notice Takes the escrow back when the seller did not deliver within T_fulfil.
     /// @param purchaseId The purchase.
     function cancelUndelivered(uint256 purchaseId) external nonReentrant {
-        Purchase storage purchase = _purchases[purchaseId];
+        Escrow storage purchase = _purchases[purchaseId];
         if (purchase.status != Status.Requested) revert WrongStatus(purchaseId, purchase.status);
-        if (purchase.buyer != msg.sender) revert NotBuyer(msg.sender);
+        if (_buyerOf(purchaseId) != msg.sender) revert NotBuyer(msg.sender);
         if (block.timestamp <= purchase.deadline) revert DeliveryWindowOpen(purchaseId);
         purchase.status = Status.Cancelled;
-        uint256 amount = _products[purchase.productId].price;
+        uint256 amount = _products[_productOf(purchaseId)].price;
         emit PurchaseCancelled(purchaseId, amount);
         token.safeTransfer(msg.sender, amount);
     }
@@ -292,9 +303,9 @@ contract MPC is ReentrancyGuardTransient {
         uint256 ephemeralX,
         uint256 ephemeralY
     ) external nonReentrant returns (Outcome outcome) {
-        Purchase storage purchase = _purchases[purchaseId];
+        Escrow storage purchase = _purchases[purchaseId];
         if (purchase.status != Status.Delivered) revert WrongStatus(purchaseId, purchase.status);
-        if (purchase.buyer != msg.sender) revert NotBuyer(msg.sender);
+        if (_buyerOf(purchaseId) != msg.sender) revert NotBuyer(msg.sender);
         if (block.timestamp > purchase.deadline) revert ChallengeWindowClosed(purchaseId);
         if (url.length == 0 || url.length > MAX_URL_LENGTH) revert InvalidUrl(url.length);
         if (buyerSecret == 0 || buyerSecret >= EciesLite.N) revert InvalidSecret();
@@ -307,11 +318,11 @@ contract MPC is ReentrancyGuardTransient {
     /// @notice Releases the escrow to the seller once t_chal has passed without a dispute (anyone may call).
     /// @param purchaseId The purchase.
     function finalize(uint256 purchaseId) external nonReentrant {
-        Purchase storage purchase = _purchases[purchaseId];
+        Escrow storage purchase = _purchases[purchaseId];
         if (purchase.status != Status.Delivered) revert WrongStatus(purchaseId, purchase.status);
         if (block.timestamp <= purchase.deadline) revert ChallengeWindowOpen(purchaseId);
         purchase.status = Status.Paid;
-        Product storage product = _products[purchase.productId];
+        Product storage product = _products[_productOf(purchaseId)];
         address seller = product.seller;
         uint256 amount = product.price;
         emit PaymentReleased(purchaseId, seller, amount);
@@ -323,13 +334,13 @@ contract MPC is ReentrancyGuardTransient {
     /// @param purchaseId The purchase (status Paid).
     /// @param score 0 .. MAX_SCORE.
     function rate(uint256 purchaseId, uint8 score) external {
-        Purchase storage purchase = _purchases[purchaseId];
+        Escrow storage purchase = _purchases[purchaseId];
         if (purchase.status != Status.Paid) revert WrongStatus(purchaseId, purchase.status);
-        if (purchase.buyer != msg.sender) revert NotBuyer(msg.sender);
+        if (_buyerOf(purchaseId) != msg.sender) revert NotBuyer(msg.sender);
         if (purchase.rated) revert AlreadyRated(purchaseId);
         if (score > MAX_SCORE) revert InvalidScore(score);
         purchase.rated = true;
-        uint256 productId = purchase.productId;
+        uint256 productId = _productOf(purchaseId);
         Product storage product = _products[productId];
         product.ratingSum += score;
         product.ratingCount += 1;
@@ -349,21 +360,35 @@ contract MPC is ReentrancyGuardTransient {
 
     /// @notice A purchase's record.
     /// @param purchaseId The purchase.
-    /// @return The record (zeros when unknown).
-    function getPurchase(uint256 purchaseId) external view returns (Purchase memory) {
-        return _purchases[purchaseId];
+    /// @return purchase The record (zeros when unknown).
+    function getPurchase(uint256 purchaseId) external view returns (Purchase memory purchase) {
+        Escrow storage escrow = _purchases[purchaseId];
+        if (escrow.status == Status.None) return purchase;
+        purchase = Purchase(
+            _buyerOf(purchaseId),
+            uint32(_productOf(purchaseId)),
+            escrow.status,
+            escrow.rated,
+            escrow.deadline,
+            bytes32(uint256(escrow.binding))
+        );
+    }
+
+    /// @notice The id of the purchase of `productId` that `buyer` requests in block `blockNumber`: product
+    ///         (32 bits) | buyer (160 bits) | block (64 bits). Ids are unique because a buyer buys a product at
+    ///         most once per block (`PurchaseExists`).
+    /// @param productId The product (below 2^32).
+    /// @param buyer The buyer.
+    /// @param blockNumber The block of the request.
+    /// @return The purchase id.
+    function purchaseIdOf(uint256 productId, address buyer, uint256 blockNumber) public pure returns (uint256) {
+        return (productId << 224) | (uint256(uint160(buyer)) << 64) | uint64(blockNumber);
     }
 
     /// @notice Number of products listed so far (ids run 1 .. productCount).
     /// @return The count.
     function productCount() external view returns (uint256) {
         return _productCount;
-    }
-
-    /// @notice Number of purchases so far (ids run 1 .. purchaseCount).
-    /// @return The count.
-    function purchaseCount() external view returns (uint256) {
-        return _purchaseCount;
     }
 
     /// @notice The product's average rating in fixed point (1e18 = 1.0); 0 before the first rating.
@@ -385,6 +410,23 @@ contract MPC is ReentrancyGuardTransient {
 
     // ------------------------------------------------------------------ internals
 
+    function _buyerOf(uint256 purchaseId) private pure returns (address) {
+        return address(uint160(purchaseId >> 64));
+    }
+
+    function _productOf(uint256 purchaseId) private pure returns (uint256) {
+        return purchaseId >> 224;
+    }
+
+    /// @dev The binding of a delivery: the low 200 bits of keccak256(addr(B), E.x, E.y, keccak256(URL_s)).
+    function _commit(bytes32 keyAddress, uint256 ephemeralX, uint256 ephemeralY, bytes32 cipherHash)
+        private
+        pure
+        returns (uint200)
+    {
+        return uint200(uint256(keccak256(abi.encode(keyAddress, ephemeralX, ephemeralY, cipherHash))));
+    }
+
     function _existingProduct(uint256 productId) private view returns (Product storage product) {
         product = _products[productId];
         if (product.seller == address(0)) revert UnknownProduct(productId);
@@ -393,7 +435,7 @@ contract MPC is ReentrancyGuardTransient {
     /// @dev The two-stage comparison (plus the key check of spec §4.3).
     function _judge(
         uint256 purchaseId,
-        Purchase storage purchase,
+        Escrow storage purchase,
         bytes calldata url,
         uint256 buyerSecret,
         uint256 ephemeralX,
@@ -407,28 +449,27 @@ contract MPC is ReentrancyGuardTransient {
             EciesLite.context(address(this), purchaseId, 0)
         );
         bytes32 keyAddress = bytes32(uint256(uint160(EciesLite.publicAddress(buyerSecret))));
-        if (keccak256(abi.encode(keyAddress, ephemeralX, ephemeralY, reencrypted)) != purchase.commitment) {
-            return Outcome.BuyerLied;
-        }
+        if (_commit(keyAddress, ephemeralX, ephemeralY, reencrypted) != purchase.binding) return Outcome.BuyerLied;
         // Stage 2: H_b against H_s. The thesis hashes URL_b (the ciphertext); the fix hashes the plaintext.
         bytes32 hashB = faithfulStage2 ? reencrypted : keccak256(url);
-        return hashB == _products[purchase.productId].urlHash ? Outcome.NoDiscrepancy : Outcome.UrlModified;
+        return hashB == _products[_productOf(purchaseId)].urlHash ? Outcome.NoDiscrepancy : Outcome.UrlModified;
     }
 
     /// @dev Money and reputation after a dispute: refund and seller -1, or seller paid and buyer -1.
-    function _settleDispute(uint256 purchaseId, Purchase storage purchase, Outcome outcome) private {
-        Product storage product = _products[purchase.productId];
+    function _settleDispute(uint256 purchaseId, Escrow storage purchase, Outcome outcome) private {
+        Product storage product = _products[_productOf(purchaseId)];
         address seller = product.seller;
         uint256 amount = product.price;
+        address buyer = _buyerOf(purchaseId);
         address paidTo;
         if (outcome == Outcome.UrlModified) {
             purchase.status = Status.Refunded;
-            paidTo = purchase.buyer;
+            paidTo = buyer;
             reputation.penalize(seller);
         } else {
             purchase.status = Status.Paid;
             paidTo = seller;
-            reputation.penalize(purchase.buyer);
+            reputation.penalize(buyer);
         }
         emit DisputeResolved(purchaseId, outcome, paidTo, amount);
         token.safeTransfer(paidTo, amount);

@@ -45,9 +45,10 @@ DELIVER_ACTION = "mpc-deliver"
 
 
 class DeliverRequest(BaseModel):
-    """Ask the seller to deliver purchase ``purchase_id`` (sent by its buyer)."""
+    """Ask the seller to deliver purchase ``purchase_id`` (sent by its buyer). MPC's purchase ids are
+    product (32 bits) | buyer (160 bits) | block (64 bits), so they fill 256 bits."""
 
-    purchase_id: int = Field(ge=1, lt=2**32)
+    purchase_id: int = Field(ge=1, lt=2**256)
 
 
 class DeliverReceipt(BaseModel):

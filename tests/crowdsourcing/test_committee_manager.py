@@ -561,43 +561,82 @@ def test_round_rewards(
 # -------------------------------------------------------------------------------- MLC with CommitteeManager
 
 
-def test_mlc_scores_through_the_committee_manager(
+def test_mlc_is_scored_by_the_elected_committee_and_follows_the_re_election(
     project: Any,
     deployer: Any,
     platform: Any,
     token: Any,
     pool_holders: Any,
     institutions: list[Any],
+    keys: list[vrf.VrfKey],
     tsns: list[Any],
+    nodes: list[Any],
+    system: Any,
     accounts: Any,
     chain: Any,
 ) -> None:
-    config = AicmConfig(committee_size=4, authorised_percent=50, mlc_uses_committee_manager=True)
+    """deploy_aicm wires MLC to CommitteeManager: the members Algorithm 4.3 elects (VRF verified on chain)
+    report the scores, a candidate left out or a seed node whose seat was filled cannot, and after the
+    reputation changes and the re-election the committee MLC accepts changes with it."""
+    config = AicmConfig(
+        committee_size=4, authorised_percent=50, bootstrap_rounds=60, term_rounds=40, round_blocks=1
+    )
     aicm = deploy_aicm(project, deployer, platform, config)
-    mlc, manager = aicm.contracts["MLC"], aicm.contracts["CommitteeManager"]
-    for institution in institutions:
-        manager.appointAuthorised(institution, sender=deployer)
-    manager.setSeedNodes([t.address for t in tsns], sender=deployer)
-    committee = [*institutions, *tsns]
-    assert manager.memberCount() == 4
+    mlc, manager, rc = aicm.contracts["MLC"], aicm.contracts["CommitteeManager"], aicm.contracts["RC"]
+    assert mlc.committee() == manager.address
+    rc.grantRole(rc.WRITER_ROLE(), system, sender=deployer)
+    setup_committee(manager, deployer, institutions, keys, tsns[:1])
+    leaders = {i.address: k for i, k in zip(institutions, keys, strict=False)}
+    candidates = nodes[:3]
+    for node, units in zip(candidates, (3, 2, 0), strict=True):
+        manager.registerCandidate(sender=node)
+        set_reputation(rc, system, node, units, deployer)
+
+    def elect(term: int) -> list[str]:
+        tx = run_election(manager, chain, term, leaders, deployer)
+        event = tx.events.filter(manager.CommitteeElected)[0]
+        predicted = alg.elect(
+            candidates_now(manager, rc), 2, ONE, bytes(event.phi), [tsns[0].address], literal=False
+        )
+        assert list(event.members) == predicted == list(manager.dynamicMembers())
+        return predicted
+
+    first = elect(1)
+    assert sorted(first) == sorted(n.address for n in candidates[:2])  # the third has no unit
     requester, workers = pool_holders[1], [accounts[4], accounts[5]]
     reward = 100 * ONE
-    token.approve(mlc.address, reward, sender=requester)
-    deadline = chain.pending_timestamp + 3_600
-    task = (reward, "ipfs://bafytask", deadline, 0, 850_000, 3_600, 3_600, 4, bytes(32))
-    task_id = mlc.createTask(task, sender=requester).events.filter(mlc.ModelTaskCreated)[0].taskId
-    for i, worker in enumerate(workers):
-        mlc.submitModel(task_id, f"ipfs://bafymodel{i}", sender=worker)
-    chain.pending_timestamp = deadline + 1
-    mlc.publishValidationData(task_id, "ipfs://bafyval", sender=requester)
-    with ape.reverts(mlc.NotCommitteeMember):
-        mlc.submitScores(task_id, [900_000, 100_000], sender=accounts[9])
-    before = [token.balanceOf(w) for w in workers]
-    for member in committee:
-        mlc.submitScores(task_id, [900_000, 100_000], sender=member)
-    mlc.finalize(task_id, sender=deployer)
-    gains = [token.balanceOf(w) - b for w, b in zip(workers, before, strict=True)]
+
+    def scored_task(committee: list[Any], outsiders: list[Any]) -> list[int]:
+        token.approve(mlc.address, reward, sender=requester)
+        deadline = chain.pending_timestamp + 3_600
+        task = (reward, "ipfs://bafytask", deadline, -10 * ONE, 850_000, 3_600, 3_600, 4, bytes(32))
+        task_id = mlc.createTask(task, sender=requester).events.filter(mlc.ModelTaskCreated)[0].taskId
+        for i, worker in enumerate(workers):
+            mlc.submitModel(task_id, f"ipfs://bafymodel{i}", sender=worker)
+        chain.pending_timestamp = deadline + 1
+        tx = mlc.publishValidationData(task_id, "ipfs://bafyval", sender=requester)
+        assert tx.events.filter(mlc.ValidationDataPublished)[0].committeeSize == 4
+        for outsider in outsiders:
+            with ape.reverts(mlc.NotCommitteeMember):
+                mlc.submitScores(task_id, [900_000, 100_000], sender=outsider)
+        before = [token.balanceOf(w) for w in workers]
+        for member in committee:
+            mlc.submitScores(task_id, [900_000, 100_000], sender=member)
+        mlc.finalize(task_id, sender=deployer)
+        return [token.balanceOf(w) - b for w, b in zip(workers, before, strict=True)]
+
+    by_address = {n.address: n for n in candidates}
+    elected = [by_address[a] for a in first]
+    gains = scored_task([*institutions, *elected], [candidates[2], tsns[0]])
     assert gains == [reward // 2, 0]  # best model gets half; the other is below τ
+
+    # reputation changes: the first two fall to zero units, the third rises; term 2 re-elects
+    for node, units in zip(candidates, (0, 0, 4), strict=True):
+        set_reputation(rc, system, node, units, deployer)
+    second = elect(2)
+    assert second == [candidates[2].address, tsns[0].address]  # one candidate left, a seed node fills in
+    gains = scored_task([*institutions, candidates[2], tsns[0]], elected)
+    assert gains == [reward // 2, 0]
 
 
 # -------------------------------------------------------------------------------- gas

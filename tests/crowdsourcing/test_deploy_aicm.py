@@ -13,20 +13,19 @@ def test_deploy_wires_roles_and_hands_admin_over(
     admin = accounts[9]
     deployment = deploy_aicm(project, deployer, platform, AicmConfig(admin=str(admin.address)))
     rc, om = deployment.contracts["RC"], deployment.contracts["OracleManager"]
-    committee = deployment.contracts["CommitteeSet"]
     writer = rc.WRITER_ROLE()
     for name in ("MPC", "MLC", "DC"):
         assert rc.hasRole(writer, deployment.contracts[name].address)
     assert om.hasRole(om.OPENER_ROLE(), deployment.contracts["DC"].address)
     manager = deployment.contracts["CommitteeManager"]
-    for contract in (rc, om, committee, manager):
+    assert deployment.contracts["MLC"].committee() == manager.address  # the reputation-elected committee
+    assert manager.memberCount() == 0  # empty until the admin appoints institutions and seed nodes
+    for contract in (rc, om, manager):
         assert contract.hasRole(contract.DEFAULT_ADMIN_ROLE(), admin)
         assert not contract.hasRole(contract.DEFAULT_ADMIN_ROLE(), deployer)
-    assert list(committee.members()) == [deployer.address]  # default committee: the deployer
     assert set(deployment.records) == {
         "RC",
         "MPC",
-        "CommitteeSet",
         "CommitteeManager",
         "MLC",
         "OracleManager",

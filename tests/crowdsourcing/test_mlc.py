@@ -1,6 +1,7 @@
 """MLC, the Machine Learning Contract of MetaAICM (seed 001, Algorithm 4.1): escrowed reward, R_min gating,
 model submissions, D_val publication, committee scores, and the payout and reputation rules of spec §2.2 as
-exact balances (S1, S3). Also the stand-in committee set (`CommitteeSet`)."""
+exact balances (S1, S3). The committee is deploy_aicm's CommitteeManager, its members seated by the admin
+(authorised institutions, then trusted seed nodes); elections are tested in test_committee_manager.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from eth_hash.auto import keccak
 
 from offchain.crowdsourcing import rules
-from offchain.deploy import AicmConfig, deploy_aicm
+from offchain.deploy import deploy_aicm
 
 ONE = 10**18
 REWARD = 900 * ONE
@@ -29,10 +30,21 @@ def members(accounts: Any) -> list[Any]:
     return [accounts[1], accounts[2], accounts[3]]
 
 
+def seat(manager: Any, admin: Any, members: list[Any]) -> None:
+    """Seat ``members`` on a CommitteeManager: the authorised seats first, the rest as trusted seed nodes
+    (during the bootstrap rounds they form the dynamic partition)."""
+    authorised = int(manager.authorisedSeats())
+    for member in members[:authorised]:
+        manager.appointAuthorised(member, sender=admin)
+    if members[authorised:]:
+        manager.setSeedNodes([m.address for m in members[authorised:]], sender=admin)
+
+
 @pytest.fixture(scope="module")
 def aicm(project: Any, deployer: Any, platform: Any, members: list[Any]) -> Any:
-    config = AicmConfig(committee=tuple(str(m.address) for m in members))
-    return deploy_aicm(project, deployer, platform, config)
+    deployment = deploy_aicm(project, deployer, platform)
+    seat(deployment.contracts["CommitteeManager"], deployer, members)
+    return deployment
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +59,7 @@ def rc(aicm: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def committee(aicm: Any) -> Any:
-    return aicm.contracts["CommitteeSet"]
+    return aicm.contracts["CommitteeManager"]
 
 
 @pytest.fixture(scope="module")
@@ -100,65 +112,10 @@ def evaluating(mlc: Any, token: Any, chain: Any, requester: Any, workers: list[A
     return task_id
 
 
-# -------------------------------------------------------------------------------- committee set
-
-
-def test_committee_set_membership(
-    project: Any, committee: Any, deployer: Any, members: list[Any], accounts: Any
-) -> None:
+def test_mlc_uses_the_committee_manager(mlc: Any, committee: Any, members: list[Any]) -> None:
+    assert mlc.committee() == committee.address
     assert committee.memberCount() == 3
     assert list(committee.members()) == [m.address for m in members]
-    newcomer = accounts[9]
-    tx = committee.addMember(newcomer, sender=deployer)
-    assert tx.events == [committee.MemberAdded(newcomer)]
-    with ape.reverts(committee.AlreadyMember):
-        committee.addMember(newcomer, sender=deployer)
-    with ape.reverts(committee.ZeroAddress):
-        committee.addMember(ZERO, sender=deployer)
-    with ape.reverts(committee.AccessControlUnauthorizedAccount):
-        committee.addMember(accounts[8], sender=newcomer)
-    with ape.reverts(committee.AccessControlUnauthorizedAccount):
-        committee.removeMember(members[0], sender=newcomer)
-    tx = committee.removeMember(members[0], sender=deployer)
-    assert tx.events == [committee.MemberRemoved(members[0])]
-    assert not committee.isMember(members[0])
-    assert committee.isMember(newcomer)
-    assert set(committee.members()) == {members[1].address, members[2].address, newcomer.address}
-    with ape.reverts(committee.NotMember):
-        committee.removeMember(members[0], sender=deployer)
-    with ape.reverts(project.CommitteeSet.ZeroAddress):
-        deployer.deploy(project.CommitteeSet, ZERO, [])
-
-
-def test_committee_set_is_bounded(project: Any, deployer: Any) -> None:
-    full = deployer.deploy(project.CommitteeSet, deployer, [f"0x{i:040x}" for i in range(1, 33)])
-    assert full.memberCount() == full.MAX_MEMBERS() == 32
-    with ape.reverts(full.CommitteeFull):
-        full.addMember(f"0x{99:040x}", sender=deployer)
-
-
-def test_committee_set_views(committee: Any, measure_view: Any, accounts: Any) -> None:
-    for function, args in [
-        ("isMember", (accounts[1],)),
-        ("memberCount", ()),
-        ("members", ()),
-        ("MAX_MEMBERS", ()),
-        ("DEFAULT_ADMIN_ROLE", ()),
-        ("hasRole", (bytes(32), accounts[1])),
-        ("getRoleAdmin", (bytes(32),)),
-        ("supportsInterface", (b"\x01\xff\xc9\xa7",)),
-    ]:
-        assert measure_view(committee, function, *args) > 21_000
-
-
-def test_committee_role_administration(committee: Any, deployer: Any, accounts: Any) -> None:
-    admin_role = committee.DEFAULT_ADMIN_ROLE()
-    committee.grantRole(admin_role, accounts[9], sender=deployer)
-    committee.addMember(accounts[8], sender=accounts[9])
-    committee.revokeRole(admin_role, accounts[9], sender=deployer)
-    committee.grantRole(admin_role, accounts[9], sender=deployer)
-    committee.renounceRole(admin_role, accounts[9], sender=accounts[9])
-    assert not committee.hasRole(admin_role, accounts[9])
 
 
 # -------------------------------------------------------------------------------- creation (S1)
@@ -306,10 +263,10 @@ def test_publication_reverts(
     with ape.reverts(mlc.InvalidUri):
         mlc.publishValidationData(task_id, "", sender=requester)
     for member in members:
-        committee.removeMember(member, sender=deployer)
+        committee.removeAuthorised(member, sender=deployer)
     with ape.reverts(mlc.EmptyCommittee):
         mlc.publishValidationData(task_id, VAL_URI, sender=requester)
-    committee.addMember(members[0], sender=deployer)
+    committee.appointAuthorised(members[0], sender=deployer)
     tx = mlc.publishValidationData(task_id, VAL_URI, sender=requester)
     assert tx.events == [mlc.ValidationDataPublished(task_id, VAL_URI, 1, 1)]
     with ape.reverts(mlc.WrongStatus):
@@ -353,7 +310,8 @@ def test_score_reverts(
         mlc.submitScores(task_id, good, sender=members[0])
     mlc.submitScores(task_id, good, sender=members[1])
     mlc.submitScores(task_id, good, sender=members[2])
-    committee.addMember(accounts[9], sender=deployer)  # joined after the snapshot of three
+    committee.setSeedNodes([accounts[9].address], sender=deployer)  # joined after the snapshot of three
+    assert committee.isMember(accounts[9])
     with ape.reverts(mlc.ReportsComplete):
         mlc.submitScores(task_id, good, sender=accounts[9])
 
@@ -572,8 +530,9 @@ def test_finalize_gas_at_capacity(
     workers = [test_accounts.generate_test_account() for _ in range(32)]
     for account in (*committee, *workers):
         deployer.transfer(account, 10**17)
-    config = AicmConfig(committee=tuple(str(c.address) for c in committee))
-    mlc = deploy_aicm(project, deployer, platform, config).contracts["MLC"]
+    aicm = deploy_aicm(project, deployer, platform)
+    seat(aicm.contracts["CommitteeManager"], deployer, committee)  # 3 authorised + 6 seed nodes
+    mlc = aicm.contracts["MLC"]
     requester = pool_holders[3]
     task_id = create(mlc, token, chain, requester, maxSubmissions=32)
     for i, worker in enumerate(workers):

@@ -88,12 +88,9 @@ def test_reward_with_no_interaction_is_zero(rc: Any, system: Any, accounts: Any)
 def test_record_interaction_counts_both_sides(rc: Any, system: Any, accounts: Any) -> None:
     buyer, seller = accounts[5], accounts[6]
     tx = rc.recordInteraction(buyer, seller, sender=system)
-    assert tx.events == [
-        rc.ParticipationRecorded(buyer, 1),
-        rc.ParticipationRecorded(seller, 1),
-        rc.InteractionRecorded(buyer, seller),
-    ]
-    rc.recordInteraction(seller, buyer, sender=system)  # second purchase, roles swapped: A unchanged
+    assert tx.events == [rc.ExchangeRecorded(buyer, seller, 1, 1, True)]  # one event for the three changes
+    tx = rc.recordInteraction(seller, buyer, sender=system)  # second purchase, roles swapped: A unchanged
+    assert tx.events == [rc.ExchangeRecorded(seller, buyer, 2, 2, False)]
     assert rc.stats(buyer) == (0, 2, 1)
     assert rc.stats(seller) == (0, 2, 1)
     rc.reward(seller, sender=system)

@@ -191,6 +191,17 @@ def test_listing_reverts(mpc: Any, rc: Any, seller: Any, deployer: Any) -> None:
         mpc.listProduct(PRICE, DATASET, keccak(URL), "", sender=seller)
 
 
+def test_product_ids_stop_at_32_bits(mpc: Any, chain: Any, seller: Any) -> None:
+    """Purchase ids carry 32 bits of the product id, so listing stops at 2^32 - 1 products (the counter is
+    set near the end with anvil_setStorageAt: `_productCount` is MPC's first storage slot)."""
+    slot = hex(0)
+    chain.provider.make_request("anvil_setStorageAt", [mpc.address, slot, "0x" + f"{2**32 - 2:064x}"])
+    assert mpc.productCount() == 2**32 - 2
+    assert list_product(mpc, seller) == 2**32 - 1
+    with ape.reverts(mpc.ProductIdsExhausted):
+        mpc.listProduct(PRICE, DATASET, keccak(URL), "", sender=seller)
+
+
 def test_delist(mpc: Any, token: Any, seller: Any, buyer: Any) -> None:
     product_id = list_product(mpc, seller)
     with ape.reverts(mpc.NotSeller):
@@ -220,13 +231,49 @@ def test_request_escrows_the_price_and_records_the_interaction(
     assert tx.events[0] == mpc.PurchaseRequested(purchase_id, product_id, buyer, PRICE, key.x, key.y)
     assert token.balanceOf(buyer) == before - PRICE
     assert token.balanceOf(mpc.address) == PRICE
+    # the id carries the product, the buyer and the block; the one slot holds status, deadline and addr(B)
+    assert purchase_id == (product_id << 224) | (int(buyer.address, 16) << 64) | tx.block_number
+    assert mpc.purchaseIdOf(product_id, buyer, tx.block_number) == purchase_id
     purchase = mpc.getPurchase(purchase_id)
-    assert purchase.buyer == buyer.address
+    assert (purchase.buyer, purchase.productId) == (buyer.address, product_id)
     assert purchase.status == REQUESTED
     assert bytes(purchase.commitment) == ecies_lite.point_address(key.x, key.y).rjust(32, b"\0")
     assert rc.stats(buyer) == (0, 1, 1)
     assert rc.stats(seller) == (0, 1, 1)
-    assert mpc.purchaseCount() == 1
+    unknown = mpc.getPurchase(purchase_id + 1)
+    assert (int(unknown.buyer, 16), unknown.productId, unknown.status) == (0, 0, 0)  # unknown: zeros
+
+
+def test_one_purchase_of_a_product_per_buyer_and_block(
+    mpc: Any, token: Any, chain: Any, seller: Any, buyer: Any
+) -> None:
+    """Purchase ids are (product, buyer, block): a second request in the same block reverts
+    `PurchaseExists` (both transactions mined in one block with automine off) and moves no tokens."""
+    product_id = list_product(mpc, seller)
+    token.approve(mpc.address, 2 * PRICE, sender=buyer)
+    before = token.balanceOf(buyer)
+    web3 = chain.provider.web3
+    key = buyer_key()
+    call = mpc.requestPurchase.as_transaction(product_id, key.x, key.y, sender=buyer)
+    web3.provider.make_request("evm_setAutomine", [False])
+    try:
+        hashes = [
+            web3.eth.send_transaction(
+                {"from": buyer.address, "to": mpc.address, "data": bytes(call.data), "gas": 400_000}
+            )
+            for _ in range(2)
+        ]
+        web3.provider.make_request("evm_mine", [])
+    finally:
+        web3.provider.make_request("evm_setAutomine", [True])
+    first, second = (web3.eth.get_transaction_receipt(h) for h in hashes)
+    assert (first.status, second.status) == (1, 0)
+    assert first.blockNumber == second.blockNumber
+    assert token.balanceOf(buyer) == before - PRICE
+    purchase_id = mpc.purchaseIdOf(product_id, buyer, first.blockNumber)
+    assert mpc.getPurchase(purchase_id).status == REQUESTED
+    with ape.reverts(mpc.PurchaseExists):  # the same request replayed in that block's state
+        mpc.requestPurchase.call(product_id, key.x, key.y, sender=buyer, block_id=first.blockNumber)
 
 
 def test_request_reverts(mpc: Any, token: Any, seller: Any, buyer: Any) -> None:
@@ -575,6 +622,8 @@ def test_whole_sale_gas(
     request(mpc, token, other_buyer, list_product(mpc, other_seller), buyer_key())
     typical = sale(mpc, token, chain, seller, buyer)
     gas_log.add("MPC", "scenario_sale_total", sum(typical), kind="scenario")
+    for step, gas in zip(("list", "buy", "deliver", "finalize"), typical, strict=True):  # the total, by tx
+        gas_log.add("MPC", f"scenario_sale_{step}", gas, kind="scenario")
     repeat = sale(mpc, token, chain, seller, buyer)  # the same pair again: no new counterparty in RC
     gas_log.add("MPC", "scenario_sale_total_repeat_pair", sum(repeat), kind="scenario")
     assert sum(repeat) < 300_000
@@ -593,8 +642,8 @@ def test_view_gas(mpc: Any, measure_view: Any, seller: Any) -> None:
     for function, args in [
         ("getProduct", (1,)),
         ("getPurchase", (1,)),
+        ("purchaseIdOf", (1, seller, 1)),
         ("productCount", ()),
-        ("purchaseCount", ()),
         ("averageRating", (1,)),
         ("encryptionContext", (1,)),
         ("token", ()),

@@ -1,7 +1,7 @@
 """Web3 clients of MLC and what it relies on (MetaCoin, RC, the committee), on the shared chain layer.
 
-The committee is any contract with ``ICommittee``'s ``isMember``/``memberCount`` (today ``CommitteeSet``,
-later ``CommitteeManager``); its address defaults to ``MLC.committee()``.
+The committee is any contract with ``ICommittee``'s ``isMember``/``memberCount`` (``deploy_aicm`` wires the
+reputation-elected ``CommitteeManager``); its address defaults to ``MLC.committee()``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """One ML-model crowdsourcing task end to end (Algorithm 4.1) for ``make demo``, with real agents.
 
 1. The MSP, three ML workers and the committee nodes start as HTTP agents on loopback and register in RSC
-   (endpoint and encryption key); the auditor approves the permissioned COMMITTEE role and, on today's
-   admin-managed ``CommitteeSet``, the committee admin seats the nodes (a CommitteeManager-elected
-   committee plugs in through the ``committee`` address instead).
+   (endpoint and encryption key); the auditor approves the permissioned COMMITTEE role. The nodes must
+   already sit on MLC's committee, the ``CommitteeManager``: authorised institutions and the members
+   Algorithm 4.3 elected (``offchain/crowdsourcing/committee_flow.py:elect_committee``), or the trusted seed
+   nodes during the bootstrap rounds. The flow shows each node's seat.
 2. The MSP stores T_desc, creates the task on MLC with Θ escrowed, and announces it to the workers it
    finds in RSC. Each worker trains its recipe on its own data (scikit-learn digits), exports ONNX, seals
    the file to the committee members and the MSP, stores it and submits the ``ipfs://`` reference.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 from web3 import Web3
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from offchain.agents.client import AgentClient
 from offchain.agents.errors import AgentCallError
@@ -37,6 +40,7 @@ from offchain.chain.devnet import fund_on_devnet
 from offchain.chain.registry import RegistryClient
 from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
+from offchain.crowdsourcing.committee_flow import committee_seats
 from offchain.crowdsourcing.ml.agents import (
     CommitteeAgent,
     EvaluationReport,
@@ -74,12 +78,11 @@ def rep(value: int) -> str:
 
 @dataclass(frozen=True)
 class MlFlowKeys:
-    """The accounts of the flow. ``treasury`` holds MTC (funds Θ), ``auditor`` holds RSC's AUDITOR_ROLE,
-    ``committee_admin`` administers ``CommitteeSet`` (None: the nodes must already be members)."""
+    """The accounts of the flow. ``treasury`` holds MTC (funds Θ), ``auditor`` holds RSC's AUDITOR_ROLE;
+    ``committee`` are the keys of committee members (each runs a committee node)."""
 
     treasury: KeyPair
     auditor: KeyPair
-    committee_admin: KeyPair | None
     msp: KeyPair
     workers: tuple[KeyPair, KeyPair, KeyPair]
     committee: tuple[KeyPair, ...]
@@ -89,19 +92,21 @@ class MlFlowKeys:
         cls,
         treasury: KeyPair,
         auditor: KeyPair,
-        committee_admin: KeyPair | None,
         namespace: str = "metatrust/ml-flow",
+        committee: tuple[KeyPair, ...] | None = None,
         committee_size: int = 3,
     ) -> MlFlowKeys:
-        """MSP, workers and committee nodes derived from ``namespace`` (fund them with ``fund_on_devnet``;
-        the flow does it on a devnet). A new namespace gives fresh accounts for a second run on one chain."""
+        """MSP, workers and (unless ``committee`` gives the members' keys) committee nodes derived from
+        ``namespace`` (fund them with ``fund_on_devnet``; the flow does it on a devnet). A new namespace gives
+        fresh accounts for a second run on one chain."""
 
         def key(role: str, index: int) -> KeyPair:
             return from_private_key(keccak256(f"{namespace}|{role}|{index}".encode()))
 
         workers = (key("worker", 0), key("worker", 1), key("worker", 2))
-        nodes = tuple(key("committee", i) for i in range(committee_size))
-        return cls(treasury, auditor, committee_admin, key("msp", 0), workers, nodes)
+        if committee is None:
+            committee = tuple(key("committee", i) for i in range(committee_size))
+        return cls(treasury, auditor, key("msp", 0), workers, committee)
 
     def new_accounts(self) -> list[str]:
         return [self.msp.address, *(k.address for k in self.workers), *(k.address for k in self.committee)]
@@ -117,6 +122,7 @@ class MlFlowReport:
     threshold: int = 0
     submissions: dict[str, SubmissionReceipt] = field(default_factory=dict)  # by worker address
     evaluations: dict[str, EvaluationReport] = field(default_factory=dict)  # by committee node address
+    seats: dict[str, str] = field(default_factory=dict)  # committee member -> seat (CommitteeManager)
     committee_size: int = 0
     reports_on_chain: int = 0
     medians: list[int] = field(default_factory=list)
@@ -145,6 +151,26 @@ def advance_time(w3: Web3, seconds: int) -> None:
 _SENDERS: dict[tuple[int, str], TransactionSender] = {}
 
 
+def _view(name: str, output: str) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "name": name,
+        "stateMutability": "view",
+        "inputs": [],
+        "outputs": [{"name": "", "type": output}],
+    }
+
+
+#: The ``CommitteeManager`` views :func:`committee_seats` reads.
+_SEATS_ABI: list[dict[str, Any]] = [
+    _view("electedTerm", "uint256"),
+    _view("candidates", "address[]"),
+    _view("seedNodes", "address[]"),
+    _view("authorisedMembers", "address[]"),
+    _view("dynamicMembers", "address[]"),
+]
+
+
 def _sender(w3: Web3, deployments: Deployments, key: KeyPair) -> TransactionSender:
     """One sender per account and connection (the demo's treasury, auditor and admin may be one account,
     and one local nonce counter per account avoids nonce clashes)."""
@@ -170,22 +196,20 @@ def register_participant(participant: Any, roles: ActorRole, auditor: RegistryCl
         auditor.approve_roles(participant.address, pending)
 
 
-def seat_committee(
-    w3: Web3, deployments: Deployments, reader: MlcClient, nodes: list[CommitteeAgent], admin: KeyPair | None
-) -> None:
-    """Make every node a committee member: on ``CommitteeSet`` its admin adds the missing ones; any other
-    committee (a CommitteeManager) must already have elected them."""
-    missing = [node for node in nodes if not reader.is_member(node.address)]
-    if not missing:
-        return
-    if admin is None or "CommitteeSet" not in deployments.contracts:
-        raise RuntimeError(f"{len(missing)} committee nodes are not members and no admin can seat them")
-    committee_set = contract(w3, deployments, "CommitteeSet")
-    if committee_set.address != reader.committee.address:
-        raise RuntimeError("MLC's committee is not the deployed CommitteeSet: seat the nodes there")
-    sender = _sender(w3, deployments, admin)
-    for node in missing:
-        sender.send(committee_set.functions.addMember(node.address))
+def check_seated(reader: MlcClient, nodes: list[CommitteeAgent]) -> None:
+    """Every node must sit on MLC's committee (the CommitteeManager elects or seats it, not this flow)."""
+    missing = [node.address for node in nodes if not reader.is_member(node.address)]
+    if missing:
+        raise RuntimeError(f"not on MLC's committee {reader.committee.address}: {', '.join(missing)}")
+
+
+def committee_seat_labels(w3: Web3, reader: MlcClient) -> dict[str, str]:
+    """Each member's seat when MLC's committee is a ``CommitteeManager`` (empty for another committee)."""
+    try:
+        manager = w3.eth.contract(address=reader.committee.address, abi=_SEATS_ABI)
+        return committee_seats(manager)
+    except (ContractLogicError, BadFunctionCallOutput, ValueError):
+        return {}
 
 
 def check_quorum(reader: MlcClient, nodes: list[CommitteeAgent]) -> int:
@@ -244,9 +268,10 @@ async def run_ml_crowdsourcing_flow(
 ) -> MlFlowReport:
     """Run one model-crowdsourcing task on a devnet (it moves the chain's clock).
 
-    ``deployments`` must hold MetaCoin, RSC (platform) and RC, MLC, CommitteeSet (``deploy_aicm``);
-    ``committee`` is the committee contract (default ``MLC.committee()``); ``store_root`` the embedded
-    IPFS-compatible block store shared by the agents (default: a temporary directory).
+    ``deployments`` must hold MetaCoin, RSC (platform) and RC, MLC (``deploy_aicm``); ``keys.committee``
+    must sit on the committee contract ``committee`` (default ``MLC.committee()``, the CommitteeManager);
+    ``store_root`` the embedded IPFS-compatible block store shared by the agents (default: a temporary
+    directory).
     """
     if store_root is None:
         with tempfile.TemporaryDirectory(prefix="metatrust-ml-") as directory:
@@ -284,12 +309,16 @@ async def run_ml_crowdsourcing_flow(
             f"MSP, {len(workers)} ML workers and {len(nodes)} committee nodes serve on loopback and are "
             "registered in RSC (endpoint + encryption key; COMMITTEE approved by the auditor)",
         )
-        await asyncio.to_thread(seat_committee, w3, deployments, reader, nodes, keys.committee_admin)
+        check_seated(reader, nodes)
         check_quorum(reader, nodes)
+        report.seats = committee_seat_labels(w3, reader)
+        ours = {node.address for node in nodes}
+        kinds = Counter(seat for address, seat in report.seats.items() if address in ours)
         report.note(
             console,
             f"committee {reader.committee.address} has {reader.member_count()} members, "
-            f"our {len(nodes)} nodes among them",
+            f"our {len(nodes)} nodes among them"
+            + (f" ({', '.join(f'{n} {seat}' for seat, n in kinds.items())})" if kinds else ""),
         )
 
         # ------------------------------------------------------------ task creation (T_mc)
@@ -349,24 +378,30 @@ async def run_ml_crowdsourcing_flow(
             report.evaluations[address] = evaluation
         table = Table(title="committee scores (accuracy on D_val, onnxruntime)")
         table.add_column("node")
+        table.add_column("seat")
         for sub in sorted(report.submissions.values(), key=lambda s: s.index):
             table.add_column(f"model {sub.index} ({sub.recipe})", justify="right")
         table.add_column("gas", justify="right")
         for address, evaluation in report.evaluations.items():
-            table.add_row(address[:10] + "…", *(f"{s / 10_000:.2f} %" for s in evaluation.scores),
+            table.add_row(address[:10] + "…", report.seats.get(address, "member"),
+                          *(f"{s / 10_000:.2f} %" for s in evaluation.scores),
                           f"{evaluation.gas_used:,}")  # fmt: skip
         console.print(table)
         task = reader.task(task_id)
         report.committee_size, report.reports_on_chain = task.committee_size, task.reports
+        reporters = Counter(
+            report.seats.get(a, "member") for a in report.evaluations if reader.scores_of(task_id, a)
+        )
+        by_seat = ", ".join(f"{n} {seat}" for seat, n in reporters.items())
         if task.reports < task.committee_size:
             advance_time(w3, TASK_WINDOW + 1)
             report.note(
                 console,
-                f"{task.reports} of {task.committee_size} members reported (quorum {task.quorum}); "
-                "T_eval elapsed, the quorum's median counts",
+                f"{task.reports} of {task.committee_size} members reported ({by_seat}; quorum "
+                f"{task.quorum}); T_eval elapsed, the quorum's median counts",
             )
         else:
-            report.note(console, f"all {task.reports} committee members reported")
+            report.note(console, f"all {task.reports} committee members reported ({by_seat})")
 
         # ------------------------------------------------------------ finalisation and payout
         submissions = reader.submissions(task_id)

@@ -1,5 +1,6 @@
 """The ML-model crowdsourcing flow of ``make demo`` on the devnet: real agents over HTTP, sealed models in
-the embedded store, committee evaluation with onnxruntime, payout checked against the rules."""
+the embedded store, evaluation with onnxruntime by the committee CommitteeManager elected (Algorithm 4.3),
+payout checked against the rules."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from offchain.chain.devnet import fund_on_devnet
 from offchain.chain.registry import RegistryClient
 from offchain.chain.roles import ActorRole
 from offchain.chain.sender import TransactionSender
+from offchain.crowdsourcing.committee_flow import elect_committee
 from offchain.crowdsourcing.ml.agents import (
     MODEL_KIND,
     CommitteeAgent,
@@ -36,9 +38,9 @@ from offchain.crowdsourcing.ml.flow import (
     DEFAULT_THRESHOLD,
     MlFlowKeys,
     advance_time,
+    check_seated,
     register_participant,
     run_ml_crowdsourcing_flow,
-    seat_committee,
 )
 from offchain.crowdsourcing.ml.models import RECIPES, digits_split
 from offchain.crowdsourcing.ml.sealed import publish_sealed
@@ -54,20 +56,34 @@ def key_of(account: Any) -> KeyPair:
 
 
 @pytest.fixture(scope="module")
-def deployments(aicm_deployments: Deployments) -> Deployments:
+def deployments(aicm_deployments: Deployments, deployer: Any, accounts: Any) -> Deployments:
+    """deploy_aicm's contracts with MLC's committee elected: one institution (it runs no node) and the flow's
+    three committee nodes as candidates, each with one reputation unit, so term 1 elects all three."""
+    w3 = connect(aicm_deployments.rpc_url, expected_chain_id=aicm_deployments.chain_id)
+    nodes = flow_keys(deployer, accounts[1]).committee
+    fund_on_devnet(w3, [k.address for k in nodes])
+    session = elect_committee(
+        w3, aicm_deployments, key_of(deployer), [key_of(accounts[6])], [], nodes, QUIET,
+        reputation_events=(1, 1, 1),
+    )  # fmt: skip
+    assert sorted(session.report.elections[0].members) == sorted(k.address for k in nodes)
     return aicm_deployments
 
 
+def flow_keys(treasury: Any, auditor: Any, namespace: str = "metatrust/ml-flow") -> MlFlowKeys:
+    return MlFlowKeys.derived(key_of(treasury), key_of(auditor), namespace)
+
+
 def test_a_model_task_runs_end_to_end_with_real_agents(
-    deployments: Deployments, deployer: Any, auditor: Any, pool_holders: Any, tmp_path: Path
+    deployments: Deployments, deployer: Any, auditor: Any, pool_holders: Any, accounts: Any, tmp_path: Path
 ) -> None:
     w3 = connect(deployments.rpc_url, expected_chain_id=deployments.chain_id)
-    # As in the demo, one account is both the treasury and the committee admin (one nonce counter).
+    # The deployer is the treasury and also admin of the committee: one nonce counter per account.
     token = TransactionSender(
         w3, Account.from_key(key_of(pool_holders[0]).private_key), deployments=deployments
     )
     token.send(contract(w3, deployments, "MetaCoin").functions.transfer(deployer.address, 2 * DEFAULT_REWARD))
-    keys = MlFlowKeys.derived(key_of(deployer), key_of(auditor), key_of(deployer))
+    keys = flow_keys(deployer, auditor)
     report = asyncio.run(run_ml_crowdsourcing_flow(w3, deployments, keys, QUIET, store_root=tmp_path))
 
     assert len(report.submissions) == 3
@@ -76,9 +92,14 @@ def test_a_model_task_runs_end_to_end_with_real_agents(
     score_vectors = {tuple(e.scores) for e in report.evaluations.values()}
     assert len(score_vectors) == 1
     assert all(not e.rejected for e in report.evaluations.values())
-    # The deployer sits on CommitteeSet too (deploy_aicm's default) but runs no node: 3 of 4 reported.
+    # The institution sits on the committee too but runs no node: 3 of 4 reported, all three elected.
     assert report.committee_size == 4
     assert report.reports_on_chain == 3
+    assert report.seats == {
+        accounts[6].address: "authorised",
+        **{k.address: "elected (term 1)" for k in keys.committee},
+    }
+    assert set(report.evaluations) == {k.address for k in keys.committee}
     # Best model: logistic regression on all its data; the small one is above τ, the tree below.
     recipes = {s.index: s.recipe for s in report.submissions.values()}
     assert recipes[report.best_index] == "logistic-full"
@@ -129,7 +150,7 @@ async def _attack(
         register_participant(worker, ActorRole.ML_WORKER, auditor)
         for node in nodes:
             register_participant(node, ActorRole.COMMITTEE, auditor)
-        seat_committee(w3, deployments, reader, nodes, keys.committee_admin)
+        check_seated(reader, nodes)
         treasury = TransactionSender(w3, Account.from_key(keys.treasury.private_key))
         treasury.send(reader.token.functions.transfer(msp.address, DEFAULT_REWARD))
         msp_before = reader.balance_of(msp.address)
@@ -167,11 +188,10 @@ def test_the_committee_refuses_a_pickle_and_a_bad_reference_and_pays_the_honest_
     deployments: Deployments, deployer: Any, auditor: Any, pool_holders: Any, accounts: Any, tmp_path: Path
 ) -> None:
     w3 = connect(deployments.rpc_url, expected_chain_id=deployments.chain_id)
-    flow_keys = MlFlowKeys.derived(key_of(pool_holders[0]), key_of(auditor), key_of(deployer))
-    # Fresh MSP and worker, the same committee nodes as the flow (so the committee stays at 4 seats).
+    # Fresh MSP and worker, the elected committee nodes of the flow.
     keys = dataclasses.replace(
-        MlFlowKeys.derived(key_of(pool_holders[0]), key_of(auditor), key_of(deployer), namespace="attack"),
-        committee=flow_keys.committee,
+        flow_keys(pool_holders[0], auditor, namespace="attack"),
+        committee=flow_keys(pool_holders[0], auditor).committee,
     )
     attackers = [key_of(accounts[7]), key_of(accounts[8])]
     task_id, honest, evaluations, before, msp_before, reader = asyncio.run(
