@@ -6,10 +6,12 @@
 2. The environment's creator asks MSC for an environment of five; every enclave submits its VRF proof when
    it sees the request; MSC fixes the roles (recomputed here from the proofs); ASC is bound to the
    environment; the creator registers the off-chain contracts and the Leader installs them (one aggregate
-   signature, ``MSC.confirmInstall``).
+   signature, ``MSC.confirmInstall``). The creator challenges the live Execution Enclave on MSC: it answers
+   with ``respond`` and stays.
 3. Honest task: the MTD escrows its deposit in ASC, sends TX_t to the Leader, gets Group_C back encrypted,
    runs the core protocol with those CSNs, and does nothing more; after the dispute window ASC pays the
-   CSNs by default and the SSC credits them.
+   CSNs by default and the SSC credits them. Bad requests (a replayed TX_t, member actions from a non-enclave
+   or a non-Leader, a malformed body) get a 4xx with a reason.
 4. Cheating CSN: verification fails, the MTD disputes in ASC and sends TX_acc encrypted to each enclave;
    ACCSC flags the cheater, SSC settles, the Leader settles on ASC (slash, blacklist in RSC, credits);
    honest CSNs claim with vouchers signed by the environment.
