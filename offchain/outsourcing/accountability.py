@@ -24,7 +24,7 @@ to (and signed) before the computation and that the CSN checked. A forged R_j, a
 substituted share makes the whole TX_acc invalid: ACC returns 0 and flags nobody.
 
 TX_acc carries every share, so it reveals x: send it only encrypted to the enclave environment (spec §7 #9),
-never on chain. The enclaves, ASC and MSC are a later issue; here ACC is the pure function.
+never on chain. This is the pure ACC; the enclaves run it through ACCSC (``offchain.outsourcing.osc``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The MTD client: select m CSNs from RSC, send the sealed shares in parallel, verify, and on failure build
 and check the accountability transaction.
 
-The on-chain side of accountability (ASC escrow, the enclave environment running ACC, settlement) is a
-later issue: here TX_acc is built, signed and checked off chain with the pure
-:func:`~offchain.outsourcing.accountability.audit`, which is what the enclaves will run.
+Here TX_acc is built, signed and checked off chain with the pure
+:func:`~offchain.outsourcing.accountability.audit`. The on-chain side (ASC escrow, the enclaves running ACCSC,
+settlement) is :mod:`offchain.outsourcing.onchain_flow`, where the MTD seals TX_acc to the enclaves.
 """
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ async def run_outsourcing_flow(
                     f"{label}: TX_acc built and checked off chain (ACC, Algorithm 1): flagged indices "
                     f"{list(outcome.accountability.indices)} = {sorted(flagged)} "
                     f"({'exactly the cheaters' if exact else 'MISMATCH'}); "
-                    "on-chain ASC/settlement is a later issue",
+                    "the on-chain flow below settles such a dispute through the enclaves and ASC",
                 )
         last = report.outcomes[-1]
         record = last.group[0]
