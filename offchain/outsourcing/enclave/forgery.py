@@ -3,7 +3,8 @@
 Each probe is a step the Leader's own key sends to the Execution Enclave with one input forged: a
 ScheduleTask whose seed is the Leader's pick instead of keccak256 of the environment's aggregate seed
 signature, a ScheduleTask whose candidate list leaves out a CSN that RSC and ASC count eligible at the
-named block, a Settle whose stake for a CSN is not ASC's bonded stake at that block. Every member must
+named block, a Settle whose stake for a CSN is not ASC's bonded stake at that block, one whose incentive pool
+is not ASC's, and a true Settle at a block the chain has not reached. Every member must
 refuse (4xx with a reason) before it executes anything; the probes use a sequence number far ahead, so a
 step that were wrongly accepted would not change any state either (it would come back 409 wrong-sequence).
 """
@@ -39,7 +40,7 @@ async def forged_leader_steps(
     deposit: int,
     csn: str,
 ) -> dict[str, str]:
-    """Send the three forged steps; returns label → ``"<status> <code>"`` of each refusal (``"accepted"``
+    """Send the forged steps; returns label → ``"<status> <code>"`` of each refusal (``"accepted"``
     if a member executed one)."""
     env = await asyncio.to_thread(chain.msc.environment, env_id)
     keys = {k.address: EnclaveKeys(k) for k in member_keys}
@@ -58,6 +59,8 @@ async def forged_leader_steps(
             tx_t, tuple(c for c in candidates if c != eligible[0]), seed_of(sigma), deposit
         ).to_json(),
         "wrong stake": Settle(tx_t.task_id, (csn,), pool, (stake + 1,)).to_json(),
+        "wrong incentive pool": Settle(tx_t.task_id, (csn,), pool + 1, (stake,)).to_json(),
+        "input block ahead of the chain": Settle(tx_t.task_id, (csn,), pool, (stake,)).to_json(),
     }
     executor = env.members[1]
     outcomes: dict[str, str] = {}
@@ -68,7 +71,7 @@ async def forged_leader_steps(
                 id_sc=id_sc,
                 seq=FAR_AHEAD,
                 request=request,
-                input_block=block,
+                input_block=block + FAR_AHEAD if label.startswith("input block") else block,
                 seed_signature=to_hex(sigma),
             )
             try:

@@ -108,6 +108,7 @@ from offchain.outsourcing.wire import TaskTransactionModel
 
 ENCLAVE_MAX_BODY_BYTES = 32 * 1024 * 1024
 STEP_ANSWERS_KEPT = 64
+INPUT_BLOCK_WAIT_POLLS = 5  # polls (poll_interval apart) for the head to reach a step's input block
 
 log = logging.getLogger(__name__)
 
@@ -410,6 +411,11 @@ class EnclaveService:
         if kind not in (ScheduleTask.KIND, Settle.KIND):
             return
         head = await asyncio.to_thread(self.chain.head)
+        for _ in range(INPUT_BLOCK_WAIT_POLLS):  # this enclave's node may lag the Leader's by a block or two
+            if request.input_block is None or request.input_block <= head:
+                break
+            await asyncio.sleep(self.poll_interval)
+            head = await asyncio.to_thread(self.chain.head)
         problem = block_age_problem(request.input_block, head)
         if problem is not None:
             raise AgentError(422, "bad-input-block", problem)

@@ -149,6 +149,8 @@ def test_tasks_outcomes_on_chain(flow: Any, deployments: Deployments) -> None:
         "seed picked by the Leader": "422 bad-seed",
         "forged candidate list": "422 wrong-candidates",
         "wrong stake": "422 wrong-stakes",
+        "wrong incentive pool": "422 wrong-pool",
+        "input block ahead of the chain": "422 bad-input-block",
     }
     token = _contract(w3, deployments, "MetaCoin")
     held = int(token.functions.balanceOf(asc.address).call())
