@@ -1,10 +1,12 @@
 """The Leader Enclave's coordination (spec §3.8 B.3-B.5): distribute, collect, compare, aggregate, anchor.
 
-For an installation the Leader sends the configuration to every member, collects each member's BLS
-signature on ``install_message`` and confirms with one aggregate on ``MSC.confirmInstall``. For a request it
-executes the step itself, has the Execution Enclave execute it and the Monitoring Enclaves re-execute it,
-requires every state root to be equal, aggregates every member's signatures on MSC's execution message and
-on ASC's digest, and anchors (``MSC.confirmExecution``; the ASC call is the caller's).
+For a schedule the Leader first gathers every member's share of RSSC's seed (``seed``: the seed is keccak256
+of their aggregate, which no member chooses). For an installation the Leader sends the configuration to every
+member, collects each member's BLS signature on ``install_message`` and confirms with one aggregate on
+``MSC.confirmInstall``. For a request it executes the step itself, has the Execution Enclave execute it and
+the Monitoring Enclaves re-execute it, requires every state root to be equal, aggregates every member's
+signatures on MSC's execution message and on ASC's digest, and anchors (``MSC.confirmExecution``; the ASC call
+is the caller's).
 
 A member that does not answer within ``member_timeout`` is challenged on MSC. If it answers the challenge
 (``respond``) it is asked once more; if the response window passes, the Leader calls ``timeoutChallenge``:

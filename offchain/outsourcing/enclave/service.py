@@ -7,9 +7,11 @@ sync (π_b). A watcher follows MSC's events: on ``EnvironmentRequested`` it subm
 environment's members, on ``ChallengeOpened`` against itself it answers with ``respond``.
 
 It holds one :class:`~offchain.outsourcing.enclave.contracts.ContractHost` per installed contract and serves
-the member actions (install, execute, re-execute, sign: only for its environment's Leader) and, while it is
-the Leader, the users' actions (install for the environment's creator, schedule and dispute for MTDs,
-default payout, vouchers for CSNs). Every bad request gets a 4xx with a reason; the enclave keeps serving.
+the member actions (install, execute, re-execute, sign, seed share: only for its environment's Leader; before
+it executes a schedule or a settlement it checks the seed against the environment's aggregate key and re-reads
+the step's chain inputs at the block the Leader names) and, while it is the Leader, the users' actions
+(install for the environment's creator, schedule and dispute for MTDs, default payout, vouchers for CSNs).
+Every bad request gets a 4xx with a reason; the enclave keeps serving.
 """
 
 from __future__ import annotations
