@@ -586,8 +586,6 @@ class EnclaveService:
             raise AgentError(403, "unknown-mtd", f"{sender} is not active in RSC")
         async with self._leader_lock:
             env, _, _ = await self._led_environment()
-            block = await asyncio.to_thread(self.chain.head)
-            candidates = await asyncio.to_thread(candidates_at, self.chain, block)
             message = seed_message(self.chain.chain_id, self.chain.msc.address, env.env_id, tid)
             try:
                 seed, sigma, seed_removed = await self.leader.seed(
@@ -597,6 +595,9 @@ class EnclaveService:
                 raise AgentError(409, "seed-refused", str(exc)) from exc
             except (AgentCallError, ResponseVerificationError) as exc:
                 raise AgentError(502, "member-refused", f"a member refused the seed: {exc}") from exc
+            # the input block after the seed round (which may include a challenge): as recent as possible
+            block = await asyncio.to_thread(self.chain.head)
+            candidates = await asyncio.to_thread(candidates_at, self.chain, block)
             schedule = ScheduleTask(tx, candidates, seed, task.deposit)
             own, confirmation, env, asc_signatures = await self._lead_step(
                 schedule.to_json(), input_block=block, seed_signature=sigma
