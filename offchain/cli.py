@@ -21,7 +21,7 @@ from rich.table import Table
 from offchain.bench.report import figures_table
 from offchain.modexp.cli import app as modexp_app
 from offchain.outsourcing.cli import bench_command as bench_outsourcing
-from offchain.outsourcing.cli import outsource_command
+from offchain.outsourcing.cli import outsource_app
 from offchain.resource_auth.cli import bench_resource_auth
 from offchain.resource_auth.cli_reliability import bench_reliability
 from offchain.storage.cli import app as storage_app
@@ -40,7 +40,7 @@ app.add_typer(devnet_app, name="devnet")
 app.add_typer(agent_app, name="agent")
 app.add_typer(bench_app, name="bench")
 app.add_typer(modexp_app, name="modexp")
-app.command("outsource")(outsource_command)
+app.add_typer(outsource_app, name="outsource")
 
 app.add_typer(storage_app, name="storage")
 

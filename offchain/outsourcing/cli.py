@@ -1,4 +1,5 @@
-"""``metatrust outsource``: one Meta-BMEOC evaluation against a running devnet with CSN agents on loopback."""
+"""``metatrust outsource``: one Meta-BMEOC evaluation against a running devnet with CSN agents on loopback;
+``metatrust outsource enclave run``: one enclave process of the on-chain environment."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ console = Console()
 
 
 def outsource_command(
+    ctx: typer.Context,
     k: Annotated[int, typer.Option("--k", help="number of variables of F")] = 200,
     d: Annotated[int, typer.Option("--d", help="total degree of F")] = 2,
     t: Annotated[int, typer.Option("--t", help="privacy threshold (m = (d+1)t+1 CSNs)")] = 2,
@@ -34,7 +36,10 @@ def outsource_command(
 
     Needs a devnet with the platform deployed (`make deploy` or `make demo`); the m CSN agents run in this
     process on loopback and register in RSC (the devnet's first account is the auditor that approves them).
+    `metatrust outsource enclave run --help` starts an enclave of the on-chain environment instead.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from offchain.chain.connection import connect
     from offchain.chain.deployments import load_deployments
     from offchain.chain.devnet import dev_accounts
@@ -132,3 +137,57 @@ def bench_command(
     for clock, met in figures["outsourcing_targets"].items():
         console.print(f"targets met ({clock}): " + ", ".join(f"{name}={ok}" for name, ok in met.items()))
     console.print(f"report: {path}")
+
+
+enclave_app = typer.Typer(
+    no_args_is_help=True, help="Enclave processes of the on-chain Meta-BMEOC environment."
+)
+
+
+@enclave_app.command("run")
+def enclave_run_command(
+    keystore: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="Web3 Secret Storage file of the enclave's key")
+    ],
+    password_file: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="file holding the keystore password")
+    ],
+    deployments: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="deployments file naming RSC, MSC and ASC")
+    ] = Path("deployments/local.json"),
+    rpc_url: Annotated[
+        str | None, typer.Option(help="JSON-RPC URL (default: the deployments file's)")
+    ] = None,
+    host: Annotated[str, typer.Option(help="address to serve HTTP on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to serve on (0: a free one)")] = 0,
+    member_timeout: Annotated[
+        float, typer.Option(help="seconds a member has to answer the Leader before it is challenged")
+    ] = 4.0,
+    poll_interval: Annotated[float, typer.Option(help="seconds between polls of MSC's events")] = 0.3,
+) -> None:
+    """Run one enclave (``python -m offchain.outsourcing.enclave``) until SIGTERM or Ctrl-C.
+
+    The enclave serves HTTP, registers in RSC (role ENCLAVE: endpoint, encryption and BLS keys) and in MSC
+    (BLS key with proof of possession, simulated attestation quote, stake in MTC: the key's account needs
+    MTC and ETH), proves block sync, then follows MSC: it submits its VRF proof when an environment is
+    requested, learns its role, and serves the Leader's and the users' requests. It prints one JSON line
+    ``{"ready": true, "address": ..., "endpoint": ...}`` once it serves.
+    """
+    from offchain.outsourcing.enclave.__main__ import main as enclave_main
+
+    argv = [
+        "--keystore", str(keystore), "--password-file", str(password_file), "--deployments", str(deployments),
+        "--host", host, "--port", str(port), "--member-timeout", str(member_timeout),
+        "--poll-interval", str(poll_interval),
+    ]  # fmt: skip
+    if rpc_url is not None:
+        argv += ["--rpc-url", rpc_url]
+    enclave_main(argv)
+
+
+outsource_app = typer.Typer(
+    invoke_without_command=True,
+    help="Outsource F(x) to CSN agents found through RSC (options below), or run an enclave (`enclave run`).",
+)
+outsource_app.callback(invoke_without_command=True)(outsource_command)
+outsource_app.add_typer(enclave_app, name="enclave")

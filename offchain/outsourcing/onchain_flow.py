@@ -60,6 +60,7 @@ from offchain.outsourcing.client import call_csn
 from offchain.outsourcing.csn import CSNResult
 from offchain.outsourcing.enclave.chain import EnclaveChain
 from offchain.outsourcing.enclave.contracts import ContractHost
+from offchain.outsourcing.enclave.forgery import forged_leader_steps
 from offchain.outsourcing.enclave.process import EnclaveProcess, enclave_processes
 from offchain.outsourcing.enclave.sealing import open_group, seal_accountability
 from offchain.outsourcing.enclave.wire import (
@@ -146,6 +147,8 @@ class OnchainFlowReport:
     tasks: list[TaskRecord] = field(default_factory=list)
     claims: dict[str, int] = field(default_factory=dict)
     rejections: dict[str, int] = field(default_factory=dict)
+    forgeries: dict[str, str] = field(default_factory=dict)
+    """A Leader's forged step (seed, candidates, stake) → the member's refusal (``"422 bad-seed"``, …)."""
     answered_challenge: int = 0
     gas: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     """``Contract.function`` → (calls, min, max) gas of the flow's MSC and ASC transactions."""
@@ -421,6 +424,25 @@ async def _bad_requests(
         console,
         "bad requests refused with reasons: "
         + ", ".join(f"{label} → HTTP {status}" for label, status in report.rejections.items()),
+    )
+    # the Leader itself lies: each forged input is re-checked by the member (seed σ, chain at the block)
+    report.forgeries = await forged_leader_steps(
+        session.actors.admin,
+        next(p.key for p in processes if p.address == session.leader),
+        [p.key for p in processes],
+        {p.address: p.endpoint for p in processes},
+        env_id,
+        report.id_sc,
+        honest.task.transaction,
+        session.deposit,
+        honest.group[0],
+    )
+    if any(outcome == "accepted" for outcome in report.forgeries.values()):
+        raise FlowError(f"a member executed a forged step: {report.forgeries}")
+    report.note(
+        console,
+        "a Leader's forged steps refused by the members: "
+        + ", ".join(f"{label} → {outcome}" for label, outcome in report.forgeries.items()),
     )
 
 

@@ -1,10 +1,12 @@
 """The Leader Enclave's coordination (spec §3.8 B.3-B.5): distribute, collect, compare, aggregate, anchor.
 
-For an installation the Leader sends the configuration to every member, collects each member's BLS
-signature on ``install_message`` and confirms with one aggregate on ``MSC.confirmInstall``. For a request it
-executes the step itself, has the Execution Enclave execute it and the Monitoring Enclaves re-execute it,
-requires every state root to be equal, aggregates every member's signatures on MSC's execution message and
-on ASC's digest, and anchors (``MSC.confirmExecution``; the ASC call is the caller's).
+For a schedule the Leader first gathers every member's share of RSSC's seed (``seed``: the seed is keccak256
+of their aggregate, which no member chooses). For an installation the Leader sends the configuration to every
+member, collects each member's BLS signature on ``install_message`` and confirms with one aggregate on
+``MSC.confirmInstall``. For a request it executes the step itself, has the Execution Enclave execute it and
+the Monitoring Enclaves re-execute it, requires every state root to be equal, aggregates every member's
+signatures on MSC's execution message and on ASC's digest, and anchors (``MSC.confirmExecution``; the ASC call
+is the caller's).
 
 A member that does not answer within ``member_timeout`` is challenged on MSC. If it answers the challenge
 (``respond``) it is asked once more; if the response window passes, the Leader calls ``timeoutChallenge``:
@@ -37,15 +39,19 @@ from offchain.crypto.hashing import keccak256
 from offchain.outsourcing.chain_clients import EnclaveStatus, EnvironmentInfo
 from offchain.outsourcing.enclave.chain import EnclaveChain
 from offchain.outsourcing.enclave.contracts import Step, request_hash
+from offchain.outsourcing.enclave.seed import aggregate_seed, check_seed, seed_message, seed_of
 from offchain.outsourcing.enclave.wire import (
     EXECUTE,
     INSTALL,
     REEXECUTE,
+    SEED,
     SIGN,
     ExecuteRequest,
     ExecuteResponse,
     InstallRequest,
     InstallResponse,
+    SeedRequest,
+    SeedResponse,
     SignRequest,
     SignResponse,
     from_hex,
@@ -197,6 +203,36 @@ class Leader:
         )
         return to_hex(bytes(receipt["transactionHash"])), removed
 
+    # ------------------------------------------------------------------------------------------ seed
+
+    async def seed(self, env_id: int, task_id: bytes, own_share: bytes) -> tuple[bytes, bytes, list[str]]:
+        """RSSC's seed for ``task_id``: every member's share on the seed message, aggregated (σ) and checked
+        under the environment's current aggregate key; returns ``(keccak256(σ), σ, removed members)``. A
+        silent member is challenged; a removed one leaves the aggregate key, and σ is taken over the members
+        that remain."""
+        env = await self._environment(env_id)
+        request = SeedRequest(env_id=env_id, task_id=to_hex(task_id))
+        others = [m for m in env.members if m != self.address]
+
+        async def ask(member: str) -> SeedResponse | None:
+            return await self._call(member, SEED, request, SeedResponse)
+
+        removed: list[str] = []
+        answers = await self._gather(env_id, others, ask, keccak256(b"seed" + task_id), removed)
+        shares = {m: from_hex(a.signature) for m, a in answers.items()}
+        shares[self.address] = own_share
+        env = await self._environment(env_id)
+        missing = [m for m in env.members if m not in shares]
+        if missing:
+            raise StepRefused(f"no seed share from {', '.join(missing)}")
+        sigma = aggregate_seed(shares[m] for m in env.members)
+        message = seed_message(self.chain.chain_id, self.chain.msc.address, env_id, task_id)
+        seed = seed_of(sigma)
+        problem = check_seed(env.aggregate_key, message, sigma, seed)
+        if problem is not None:  # a member sent a share that is not its signature
+            raise StepRefused(problem)
+        return seed, sigma, removed
+
     # ------------------------------------------------------------------------------------------ steps
 
     async def step(
@@ -207,8 +243,13 @@ class Leader:
         sealed: Mapping[str, str],
         own: Step,
         own_signatures: tuple[bytes, bytes | None],
+        *,
+        input_block: int | None = None,
+        seed_signature: bytes | None = None,
     ) -> Collected:
-        """Execution, re-execution, comparison and ``confirmExecution`` of step ``own.seq``."""
+        """Execution, re-execution, comparison and ``confirmExecution`` of step ``own.seq``; the members
+        re-read the step's chain inputs at ``input_block`` and check a schedule's seed against
+        ``seed_signature``."""
         env = await self._environment(env_id)
         about = request_hash(request)
         removed: list[str] = []
@@ -217,7 +258,13 @@ class Leader:
         if own_signatures[1] is not None:
             collected.asc[self.address] = own_signatures[1]
         base = ExecuteRequest(
-            env_id=env_id, id_sc=id_sc, seq=own.seq, request=dict(request), sealed=dict(sealed)
+            env_id=env_id,
+            id_sc=id_sc,
+            seq=own.seq,
+            request=dict(request),
+            sealed=dict(sealed),
+            input_block=input_block,
+            seed_signature=None if seed_signature is None else to_hex(seed_signature),
         )
         # the Execution Enclave first ...
         executor = env.members[1]

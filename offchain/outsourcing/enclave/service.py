@@ -7,9 +7,11 @@ sync (π_b). A watcher follows MSC's events: on ``EnvironmentRequested`` it subm
 environment's members, on ``ChallengeOpened`` against itself it answers with ``respond``.
 
 It holds one :class:`~offchain.outsourcing.enclave.contracts.ContractHost` per installed contract and serves
-the member actions (install, execute, re-execute, sign: only for its environment's Leader) and, while it is
-the Leader, the users' actions (install for the environment's creator, schedule and dispute for MTDs,
-default payout, vouchers for CSNs). Every bad request gets a 4xx with a reason; the enclave keeps serving.
+the member actions (install, execute, re-execute, sign, seed share: only for its environment's Leader; before
+it executes a schedule or a settlement it checks the seed against the environment's aggregate key and re-reads
+the step's chain inputs at the block the Leader names) and, while it is the Leader, the users' actions
+(install for the environment's creator, schedule and dispute for MTDs, default payout, vouchers for CSNs).
+Every bad request gets a 4xx with a reason; the enclave keeps serving.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,9 +47,17 @@ from offchain.outsourcing.chain_clients import (
 )
 from offchain.outsourcing.enclave.chain import EnclaveChain, role_of
 from offchain.outsourcing.enclave.contracts import ContractHost, Step, StepRejected, request_hash
+from offchain.outsourcing.enclave.inputs import (
+    block_age_problem,
+    candidates_at,
+    pool_at,
+    stakes_at,
+    task_at,
+)
 from offchain.outsourcing.enclave.keys import EnclaveKeys
 from offchain.outsourcing.enclave.leader import Leader, StepRefused
 from offchain.outsourcing.enclave.sealing import GroupC, open_accountability, seal_group
+from offchain.outsourcing.enclave.seed import check_seed, seed_message, sign_seed_share
 from offchain.outsourcing.enclave.wire import (
     DEFAULT,
     DISPUTE,
@@ -57,6 +66,7 @@ from offchain.outsourcing.enclave.wire import (
     INSTALL,
     REEXECUTE,
     SCHEDULE,
+    SEED,
     SIGN,
     VOUCHER,
     Confirmation,
@@ -70,6 +80,8 @@ from offchain.outsourcing.enclave.wire import (
     InstallResponse,
     ScheduleRequest,
     ScheduleResponse,
+    SeedRequest,
+    SeedResponse,
     SignRequest,
     SignResponse,
     VoucherRequest,
@@ -88,19 +100,17 @@ from offchain.outsourcing.msc_messages import (
 )
 from offchain.outsourcing.osc import (
     Account,
-    Candidate,
     DefaultPayout,
     OscConfig,
     OscRequestError,
     ScheduleTask,
     Settle,
-    candidates_from_records,
-    derive_seed,
 )
 from offchain.outsourcing.wire import TaskTransactionModel
 
 ENCLAVE_MAX_BODY_BYTES = 32 * 1024 * 1024
 STEP_ANSWERS_KEPT = 64
+INPUT_BLOCK_WAIT_POLLS = 5  # polls (poll_interval apart) for the head to reach a step's input block
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +147,8 @@ class EnclaveService:
         self._stop = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
         self._next_block = 0
-        self._seed_secret = secrets.token_bytes(32)  # the Leader's secret behind RSSC's selection seeds
         mtd_or_csn = {SCHEDULE: ActorRole.MTD, DISPUTE: ActorRole.MTD, VOUCHER: ActorRole.CSN}
-        member_actions = dict.fromkeys((INSTALL, EXECUTE, REEXECUTE, SIGN), ActorRole.ENCLAVE)
+        member_actions = dict.fromkeys((INSTALL, EXECUTE, REEXECUTE, SIGN, SEED), ActorRole.ENCLAVE)
         registered = registry_authorizer(chain.registry, {**mtd_or_csn, **member_actions})
 
         async def authorize(sender: str, action: str) -> bool:
@@ -162,6 +171,7 @@ class EnclaveService:
         self.agent.route(EXECUTE, ExecuteRequest, self.on_execute)
         self.agent.route(REEXECUTE, ExecuteRequest, self.on_reexecute)
         self.agent.route(SIGN, SignRequest, self.on_sign)
+        self.agent.route(SEED, SeedRequest, self.on_seed)
         self.agent.route(ENV_INSTALL, EnvInstallRequest, self.on_env_install)
         self.agent.route(SCHEDULE, ScheduleRequest, self.on_schedule)
         self.agent.route(DISPUTE, DisputeRequest, self.on_dispute)
@@ -377,6 +387,7 @@ class EnclaveService:
                     raise AgentError(409, "step-taken", f"step {request.seq} already ran another request")
                 answer = cached[1]
             else:
+                await self._check_inputs(env, request)
                 step = await self._run_step(request)
                 agrees = request.expected_root is None or from_hex(request.expected_root) == step.state_root
                 execution, asc = (
@@ -394,6 +405,70 @@ class EnclaveService:
                 self.step_answers[(request.id_sc, request.seq)] = (digest, answer)
                 self.step_answers.pop((request.id_sc, request.seq - STEP_ANSWERS_KEPT), None)
         return answer
+
+    async def _check_inputs(self, env: EnvironmentInfo, request: ExecuteRequest) -> None:
+        """Refuse (4xx) a step whose chain inputs differ from the chain at the block the Leader names, or a
+        schedule whose seed is not keccak256 of the environment's aggregate seed signature."""
+        kind = request.request.get("kind")
+        if kind not in (ScheduleTask.KIND, Settle.KIND):
+            return
+        head = await asyncio.to_thread(self.chain.head)
+        for _ in range(INPUT_BLOCK_WAIT_POLLS):  # this enclave's node may lag the Leader's by a block or two
+            if request.input_block is None or request.input_block <= head:
+                break
+            await asyncio.sleep(self.poll_interval)
+            head = await asyncio.to_thread(self.chain.head)
+        problem = block_age_problem(request.input_block, head)
+        if problem is not None:
+            raise AgentError(422, "bad-input-block", problem)
+        block = request.input_block
+        assert block is not None
+        try:
+            parsed = (ScheduleTask if kind == ScheduleTask.KIND else Settle).from_json(request.request)
+        except OscRequestError as exc:
+            raise AgentError(400, "malformed-request", str(exc)) from exc
+        if isinstance(parsed, ScheduleTask):
+            await self._check_schedule_inputs(env, parsed, request.seed_signature, block)
+        else:
+            stakes = await asyncio.to_thread(stakes_at, self.chain, parsed.mlist, block)
+            if stakes != parsed.stakes:
+                raise AgentError(422, "wrong-stakes", f"ASC's bonded stakes at block {block} are {stakes}")
+            pool = await asyncio.to_thread(pool_at, self.chain, block)
+            if pool != parsed.incentive_pool:
+                raise AgentError(422, "wrong-pool", f"ASC's incentive pool at block {block} is {pool}")
+
+    async def _check_schedule_inputs(
+        self, env: EnvironmentInfo, schedule: ScheduleTask, seed_signature: str | None, block: int
+    ) -> None:
+        tid = schedule.tx_t.task_id
+        if seed_signature is None:
+            raise AgentError(422, "bad-seed", "the step carries no seed signature")
+        message = seed_message(self.chain.chain_id, self.chain.msc.address, env.env_id, tid)
+        problem = check_seed(env.aggregate_key, message, from_hex(seed_signature), schedule.seed)
+        if problem is not None:
+            raise AgentError(422, "bad-seed", problem)
+        candidates = await asyncio.to_thread(candidates_at, self.chain, block)
+        if candidates != schedule.candidates:
+            offered = {(c.address, c.provider, c.eligible) for c in schedule.candidates}
+            actual = {(c.address, c.provider, c.eligible) for c in candidates}
+            differ = sorted({a for a, _, _ in offered ^ actual})
+            raise AgentError(
+                422,
+                "wrong-candidates",
+                f"the candidates differ from RSC and ASC at block {block} for {', '.join(differ)}",
+            )
+        task = await asyncio.to_thread(task_at, self.chain, tid, block)
+        if task.status is not TaskStatus.OPEN or schedule.escrowed_deposit != task.deposit:
+            raise AgentError(422, "wrong-task", f"ASC holds no open task with this deposit at block {block}")
+
+    async def on_seed(self, sender: str, request: SeedRequest) -> SeedResponse:
+        env = await self._environment_as_member(request.env_id, sender)
+        tid = from_hex(request.task_id)
+        task = await asyncio.to_thread(self.chain.asc.task, tid)
+        if task.status is not TaskStatus.OPEN:
+            raise AgentError(409, "task-not-open", "ASC holds no open task with this id")
+        message = seed_message(self.chain.chain_id, self.chain.msc.address, env.env_id, tid)
+        return SeedResponse(signature=to_hex(sign_seed_share(self.keys.bls_secret, message)))
 
     async def on_execute(self, sender: str, request: ExecuteRequest) -> ExecuteResponse:
         return await self._member_step(sender, request, monitoring=False)
@@ -448,7 +523,12 @@ class EnclaveService:
         return Confirmation(transactions={"confirmInstall": tx}, removed=removed, note="installed")
 
     async def _lead_step(
-        self, request: dict[str, Any], sealed: Mapping[str, str] | None = None
+        self,
+        request: dict[str, Any],
+        sealed: Mapping[str, str] | None = None,
+        *,
+        input_block: int | None = None,
+        seed_signature: bytes | None = None,
     ) -> tuple[Step, Confirmation, EnvironmentInfo, dict[str, bytes]]:
         """One step of the led environment: run it here, have it executed and re-executed, confirm on MSC."""
         env, id_sc, host = await self._led_environment()
@@ -459,7 +539,16 @@ class EnclaveService:
             own = await self._run_step(execute)
         own_signatures = self._sign_step(env.env_id, id_sc, own)
         try:
-            collected = await self.leader.step(env.env_id, id_sc, request, sealed or {}, own, own_signatures)
+            collected = await self.leader.step(
+                env.env_id,
+                id_sc,
+                request,
+                sealed or {},
+                own,
+                own_signatures,
+                input_block=input_block,
+                seed_signature=seed_signature,
+            )
             env, tx = await self.leader.confirm(env.env_id, id_sc, collected)
         except StepRefused as exc:
             raise AgentError(409, "step-refused", str(exc)) from exc
@@ -496,9 +585,27 @@ class EnclaveService:
         if peer is None:
             raise AgentError(403, "unknown-mtd", f"{sender} is not active in RSC")
         async with self._leader_lock:
-            candidates = await asyncio.to_thread(self._candidates)
-            schedule = ScheduleTask(tx, candidates, derive_seed(self._seed_secret, tid), task.deposit)
-            own, confirmation, env, asc_signatures = await self._lead_step(schedule.to_json())
+            env, _, _ = await self._led_environment()
+            message = seed_message(self.chain.chain_id, self.chain.msc.address, env.env_id, tid)
+            try:
+                seed, sigma, seed_removed = await self.leader.seed(
+                    env.env_id, tid, sign_seed_share(self.keys.bls_secret, message)
+                )
+            except StepRefused as exc:
+                raise AgentError(409, "seed-refused", str(exc)) from exc
+            except (AgentCallError, ResponseVerificationError) as exc:
+                raise AgentError(502, "member-refused", f"a member refused the seed: {exc}") from exc
+            # the input block after the seed round (which may include a challenge): as recent as possible
+            block = await asyncio.to_thread(self.chain.head)
+            candidates = await asyncio.to_thread(candidates_at, self.chain, block)
+            schedule = ScheduleTask(tx, candidates, seed, task.deposit)
+            own, confirmation, env, asc_signatures = await self._lead_step(
+                schedule.to_json(), input_block=block, seed_signature=sigma
+            )
+            if seed_removed:
+                confirmation = confirmation.model_copy(
+                    update={"removed": [*seed_removed, *confirmation.removed]}
+                )
             assert own.asc_digest is not None
             signature = self.leader.environment_signature(env, asc_signatures, own.asc_digest)
             commitment = from_hex(str(own.public["commitment"]))
@@ -517,12 +624,6 @@ class EnclaveService:
             confirmation=confirmation,
         )
 
-    def _candidates(self) -> tuple[Candidate, ...]:
-        """Every active CSN of RSC with its provider and whether ASC counts it eligible (bonded, not
-        unbonding)."""
-        records = self.chain.registry.discover(ActorRole.CSN)
-        return candidates_from_records(records, lambda record: self.chain.asc.is_eligible(record.address))
-
     async def on_dispute(self, sender: str, request: DisputeRequest) -> DisputeResponse:
         tid = from_hex(request.task_id)
         task = await asyncio.to_thread(self.chain.asc.task, tid)
@@ -535,10 +636,13 @@ class EnclaveService:
                 {"kind": Account.KIND, "task_id": request.task_id}, request.sealed
             )
             mlist: list[str] = [str(Web3.to_checksum_address(a)) for a in own.public["mlist"]]
-            stakes = [(await asyncio.to_thread(self.chain.asc.stake_of, csn)).bonded for csn in mlist]
-            pool = await asyncio.to_thread(self.chain.asc.incentive_pool)
-            settle = Settle(tid, tuple(mlist), pool, tuple(stakes))
-            settled, confirmation, env, asc_signatures = await self._lead_step(settle.to_json())
+            block = await asyncio.to_thread(self.chain.head)
+            stakes = await asyncio.to_thread(stakes_at, self.chain, mlist, block)
+            pool = await asyncio.to_thread(pool_at, self.chain, block)
+            settle = Settle(tid, tuple(mlist), pool, stakes)
+            settled, confirmation, env, asc_signatures = await self._lead_step(
+                settle.to_json(), input_block=block
+            )
             assert settled.asc_digest is not None
             signature = self.leader.environment_signature(env, asc_signatures, settled.asc_digest)
             bonus = int(settled.public["bonus"])

@@ -5,7 +5,8 @@ Two groups of actions, all in signed envelopes on the agent base:
 * between enclaves (only the environment's current Leader may call them):
   ``enclave-install`` (install the off-chain contracts, sign ``install_message``), ``enclave-execute`` (the
   Execution Enclave runs a request), ``enclave-reexecute`` (a Monitoring Enclave runs it again and compares
-  the state root), ``enclave-sign`` (sign a reward voucher from its own ledger);
+  the state root), ``enclave-sign`` (sign a reward voucher from its own ledger), ``enclave-seed`` (sign a
+  task's seed message: the hash of the aggregate of every member's share is RSSC's seed);
 * towards the Leader, from the users of the environment: ``env-install`` (the environment's creator),
   ``bmeoc-schedule`` (an MTD sends TX_t), ``bmeoc-dispute`` (an MTD sends TX_acc, sealed to each enclave),
   ``bmeoc-default`` (anyone registered, after ASC paid a task by default), ``bmeoc-voucher`` (a CSN asks for
@@ -22,6 +23,7 @@ INSTALL = "enclave-install"
 EXECUTE = "enclave-execute"
 REEXECUTE = "enclave-reexecute"
 SIGN = "enclave-sign"
+SEED = "enclave-seed"
 ENV_INSTALL = "env-install"
 SCHEDULE = "bmeoc-schedule"
 DISPUTE = "bmeoc-dispute"
@@ -67,7 +69,10 @@ class InstallResponse(_Model):
 class ExecuteRequest(_Model):
     """Step ``seq`` of ``id_sc``: ``request`` is the step's JSON; ``sealed`` maps an enclave address to a
     payload only that enclave can open (TX_acc); ``expected_root`` is the Execution Enclave's state root, for
-    the Monitoring Enclaves to compare with."""
+    the Monitoring Enclaves to compare with. ``input_block`` names the block whose chain state the step's
+    chain inputs (candidates, eligibility, deposit; stakes, pool) were read at: every member reads them again
+    there. ``seed_signature`` is σ, the environment's aggregate signature on the task's seed message, whose
+    keccak256 a ScheduleTask's seed must be."""
 
     env_id: int = Field(ge=1, lt=2**64)
     id_sc: int = Field(ge=1, lt=2**64)
@@ -75,6 +80,8 @@ class ExecuteRequest(_Model):
     request: dict[str, Any]
     sealed: dict[Address, HexBlob] = Field(default_factory=dict)
     expected_root: Hash32 | None = None
+    input_block: int | None = Field(default=None, ge=0, lt=2**64)
+    seed_signature: G1Hex | None = None
 
 
 class ExecuteResponse(_Model):
@@ -102,6 +109,17 @@ class SignRequest(_Model):
 class SignResponse(_Model):
     cumulative: str
     digest: Hash32
+    signature: G1Hex
+
+
+class SeedRequest(_Model):
+    """Sign task ``task_id``'s seed message (``enclave.seed.seed_message``) with the seed DST."""
+
+    env_id: int = Field(ge=1, lt=2**64)
+    task_id: Hash32
+
+
+class SeedResponse(_Model):
     signature: G1Hex
 
 

@@ -144,6 +144,14 @@ def test_tasks_outcomes_on_chain(flow: Any, deployments: Deployments) -> None:
         "enclave-execute from a non-Leader enclave": 403,
         "malformed body": 400,
     }
+    # a Leader that lies about the seed, the candidates or a stake is refused by the member it drives
+    assert report.forgeries == {
+        "seed picked by the Leader": "422 bad-seed",
+        "forged candidate list": "422 wrong-candidates",
+        "wrong stake": "422 wrong-stakes",
+        "wrong incentive pool": "422 wrong-pool",
+        "input block ahead of the chain": "422 bad-input-block",
+    }
     token = _contract(w3, deployments, "MetaCoin")
     held = int(token.functions.balanceOf(asc.address).call())
     books = (

@@ -30,7 +30,22 @@ from offchain.outsourcing.enclave.sealing import (
     seal_accountability,
     seal_group,
 )
-from offchain.outsourcing.enclave.wire import EXECUTE, REEXECUTE, ExecuteRequest, ExecuteResponse, to_hex
+from offchain.outsourcing.enclave.seed import (
+    aggregate_seed,
+    check_seed,
+    seed_message,
+    seed_of,
+    sign_seed_share,
+)
+from offchain.outsourcing.enclave.wire import (
+    EXECUTE,
+    REEXECUTE,
+    ExecuteRequest,
+    ExecuteResponse,
+    SeedRequest,
+    SeedResponse,
+    to_hex,
+)
 from offchain.outsourcing.msc_messages import environment_message, execution_message
 
 CHAIN_ID = 31337
@@ -92,6 +107,14 @@ class ScriptedLeader(Leader):
         behaviour = self.script.get(member, "ok")
         if behaviour is None:
             return None
+        if isinstance(request, SeedRequest):  # "diverge": a share on another task's message
+            task = (
+                keccak256(b"another task") if behaviour == "diverge" else bytes.fromhex(request.task_id[2:])
+            )
+            share = sign_seed_share(
+                self.members[member].bls_secret, seed_message(CHAIN_ID, MSC, ENV_ID, task)
+            )
+            return SeedResponse(signature=to_hex(share))
         assert isinstance(request, ExecuteRequest)
         root = keccak256(b"another root") if behaviour == "diverge" else ROOT
         expected = request.expected_root
@@ -221,3 +244,69 @@ def test_one_keystore_three_distinct_keys_and_stable_request_hashes() -> None:
     assert bls.verify_pop(a.bls_public, bls.prove_possession(a.bls_secret))
     assert request_hash({"b": 1, "a": [2]}) == request_hash({"a": [2], "b": 1})
     assert request_hash({"a": 1}) != request_hash({"a": 2})
+
+
+# ---------------------------------------------------------------------------------- RSSC's seed, input block
+
+
+def test_seed_is_the_hash_of_the_unique_aggregate_and_members_refuse_another() -> None:
+    members = _keys(4)
+    env = _environment(members)
+    task = keccak256(b"a task id")
+    message = seed_message(CHAIN_ID, MSC, ENV_ID, task)
+    sigma = aggregate_seed(sign_seed_share(m.bls_secret, message) for m in members)
+    seed = seed_of(sigma)
+    assert check_seed(env.aggregate_key, message, sigma, seed) is None
+    # unique: the same shares in another order, or computed again, give the same σ and seed
+    again = aggregate_seed(sign_seed_share(m.bls_secret, message) for m in reversed(members))
+    assert again == sigma
+    # the Leader's own pick of seed, with a valid σ: refused
+    problem = check_seed(env.aggregate_key, message, sigma, keccak256(b"the Leader's pick"))
+    assert problem is not None
+    assert "keccak256" in problem
+    # σ without one member (a Leader dropping a share to re-roll), or of another task: refused
+    partial = aggregate_seed(sign_seed_share(m.bls_secret, message) for m in members[:3])
+    assert check_seed(env.aggregate_key, message, partial, seed_of(partial)) is not None
+    other = seed_message(CHAIN_ID, MSC, ENV_ID, keccak256(b"another task"))
+    other_sigma = aggregate_seed(sign_seed_share(m.bls_secret, other) for m in members)
+    assert check_seed(env.aggregate_key, message, other_sigma, seed_of(other_sigma)) is not None
+    # shares are domain-separated: an environment-message signature is not a seed share, nor vice versa
+    plain = aggregate_seed(m.sign(message) for m in members)  # the message DST of MSC's and ASC's messages
+    assert check_seed(env.aggregate_key, message, plain, seed_of(plain)) is not None
+    assert not bls.verify(env.aggregate_key, message, sigma)
+    assert check_seed(env.aggregate_key, message, b"\x00" * 128, seed) is not None
+
+
+def test_input_block_must_be_recent() -> None:
+    from offchain.outsourcing.enclave.inputs import MAX_BLOCK_AGE, block_age_problem
+
+    assert block_age_problem(100, 100) is None
+    assert block_age_problem(100 - MAX_BLOCK_AGE, 100 + 0) is None
+    assert "no input block" in str(block_age_problem(None, 100))
+    assert "ahead" in str(block_age_problem(101, 100))
+    assert "older" in str(block_age_problem(99 - MAX_BLOCK_AGE, 100))
+
+
+def _seed(leader: ScriptedLeader, leader_keys: EnclaveKeys, task: bytes) -> tuple[bytes, bytes, list[str]]:
+    share = sign_seed_share(leader_keys.bls_secret, seed_message(CHAIN_ID, MSC, ENV_ID, task))
+    return asyncio.run(leader.seed(ENV_ID, task, share))
+
+
+def test_the_leader_gathers_the_seed_and_cannot_use_a_bad_share() -> None:
+    members = _keys(5)
+    task = keccak256(b"a task id")
+    seed, sigma, removed = _seed(ScriptedLeader(members, {}), members[0], task)
+    assert removed == []
+    assert seed == seed_of(sigma)
+    env = _environment(members)
+    assert check_seed(env.aggregate_key, seed_message(CHAIN_ID, MSC, ENV_ID, task), sigma, seed) is None
+    # a member's share on another message: the aggregate does not verify, the Leader refuses to go on
+    with pytest.raises(StepRefused, match="does not verify"):
+        _seed(ScriptedLeader(members, {members[2].address: "diverge"}), members[0], task)
+    # a silent member is challenged and removed; the seed is then that of the remaining members' key
+    leader = ScriptedLeader(members, {members[4].address: None})
+    seed4, sigma4, removed = _seed(leader, members[0], task)
+    assert removed == [members[4].address]
+    assert seed4 != seed
+    message = seed_message(CHAIN_ID, MSC, ENV_ID, task)
+    assert check_seed(leader.msc.env.aggregate_key, message, sigma4, seed4) is None
