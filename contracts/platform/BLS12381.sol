@@ -49,18 +49,50 @@ library BLS12381 {
 
     /// @notice RFC 9380 expand_message_xmd with SHA-256, fixed to the 128 bytes that hash_to_field needs
     ///         for two elements of Fp (L = 64 each).
-    /// @dev In assembly: the message is laid out once past the free-memory pointer and the five SHA-256
-    ///      precompile calls hash from there (the Solidity version spent ~5k gas on packing copies).
     /// @param message The message.
     /// @param dst The domain-separation tag (1..255 bytes).
     /// @return uniform 128 pseudo-random bytes.
     function expandMessageXmd(bytes memory message, bytes memory dst) internal view returns (bytes memory uniform) {
+        uniform = new bytes(128);
+        uint256 out;
+        uint256 scratch;
+        assembly ("memory-safe") {
+            out := add(uniform, 32)
+            scratch := mload(0x40)
+        }
+        if (!_expandMessageXmdAt(message, dst, scratch, out)) revert BlsPrecompileFailed(address(0x02));
+    }
+
+    /// @notice RFC 9380 hash_to_curve to G1 (random-oracle variant) with the given DST.
+    /// @param message The message.
+    /// @param dst The domain-separation tag.
+    /// @return point The EIP-2537 encoding (128 bytes) of H(message).
+    function hashToG1(bytes memory message, bytes memory dst) internal view returns (bytes memory point) {
+        point = new bytes(G1_LENGTH);
+        uint256 out;
+        uint256 scratch;
+        assembly ("memory-safe") {
+            out := add(point, 32)
+            scratch := mload(0x40)
+        }
+        if (!_hashToG1At(message, dst, scratch, out)) revert BlsPrecompileFailed(MAP_FP_TO_G1);
+    }
+
+    /// @dev expand_message_xmd (128 bytes) written to memory at `out`, the one implementation behind
+    ///      `expandMessageXmd`, `hashToG1` and `verifyCalldata`. In assembly: the message is laid out once at
+    ///      `scratch` and the five SHA-256 precompile calls hash from there (the Solidity version spent ~5k gas
+    ///      on packing copies). `scratch` is unallocated memory past the free-memory pointer, of
+    ///      68 + message.length + dst.length bytes, not overlapping `out`'s 128 bytes.
+    /// @return ok Whether every SHA-256 precompile call succeeded.
+    function _expandMessageXmdAt(bytes memory message, bytes memory dst, uint256 scratch, uint256 out)
+        private
+        view
+        returns (bool ok)
+    {
         uint256 dstLength = dst.length;
         if (dstLength == 0 || dstLength > 255) revert BlsInvalidDst();
-        uniform = new bytes(128);
-        bool ok;
         assembly ("memory-safe") {
-            let buf := mload(0x40)
+            let buf := scratch
             let messageLength := mload(message)
             // b0 = H(Z_pad(64) || message || I2OSP(128, 2) || I2OSP(0, 1) || DST || I2OSP(len(DST), 1))
             mstore(buf, 0)
@@ -78,7 +110,6 @@ library BLS12381 {
             mcopy(add(buf, 33), add(dst, 32), dstLength)
             mstore8(add(add(buf, 33), dstLength), dstLength)
             let inputLength := add(34, dstLength)
-            let out := add(uniform, 32)
             let previous := 0
             for { let i := 1 } lt(i, 5) { i := add(i, 1) } {
                 mstore(buf, xor(b0, previous))
@@ -88,38 +119,43 @@ library BLS12381 {
                 out := add(out, 32)
             }
         }
-        if (!ok) revert BlsPrecompileFailed(address(0x02));
     }
 
-    /// @notice RFC 9380 hash_to_curve to G1 (random-oracle variant) with the given DST.
-    /// @dev u_k = OS2IP(uniform[64k .. 64k+64]) mod p through MODEXP (exponent 1, modulus p left-padded to 64
-    ///      bytes, so the output is an EIP-2537 field element), Q_k = MAP_FP_TO_G1(u_k) (the precompile
-    ///      clears the cofactor, which commutes with the addition), H = Q_0 + Q_1 by G1ADD.
-    /// @param message The message.
-    /// @param dst The domain-separation tag.
-    /// @return point The EIP-2537 encoding (128 bytes) of H(message).
-    function hashToG1(bytes memory message, bytes memory dst) internal view returns (bytes memory point) {
-        bytes memory uniform = expandMessageXmd(message, dst);
-        point = new bytes(G1_LENGTH);
-        bool ok = true;
+    /// @dev hash_to_curve to G1 (128 bytes) written to memory at `out`, the one implementation behind
+    ///      `hashToG1` and `verifyCalldata`: u_k = OS2IP(uniform[64k .. 64k+64]) mod p through MODEXP
+    ///      (exponent 1, modulus p left-padded to 64 bytes, so the output is an EIP-2537 field element),
+    ///      Q_k = MAP_FP_TO_G1(u_k) (the precompile clears the cofactor, which commutes with the addition),
+    ///      H = Q_0 + Q_1 by G1ADD. `scratch` is unallocated memory past the free-memory pointer, of
+    ///      128 + max(576, 68 + message.length + dst.length) bytes (the uniform bytes, then the
+    ///      expand_message_xmd input, reused for the MODEXP input, u and Q_0 || Q_1), not overlapping `out`.
+    /// @return ok Whether every precompile call succeeded.
+    function _hashToG1At(bytes memory message, bytes memory dst, uint256 scratch, uint256 out)
+        private
+        view
+        returns (bool ok)
+    {
+        uint256 buf;
         assembly ("memory-safe") {
-            let buf := mload(0x40) // 225-byte MODEXP input, then u (64 bytes), then Q_0 || Q_1 (256 bytes)
-            let u := add(buf, 256)
+            buf := add(scratch, 128)
+        }
+        ok = _expandMessageXmdAt(message, dst, buf, scratch);
+        assembly ("memory-safe") {
+            let uniform := scratch
+            let u := add(buf, 256) // the 225-byte MODEXP input at buf, then u (64 bytes), then Q_0 || Q_1
             let qs := add(buf, 320)
             for { let k := 0 } lt(k, 2) { k := add(k, 1) } {
                 mstore(buf, 64)
                 mstore(add(buf, 32), 1)
                 mstore(add(buf, 64), 64)
-                mcopy(add(buf, 96), add(add(uniform, 32), mul(k, 64)), 64)
+                mcopy(add(buf, 96), add(uniform, mul(k, 64)), 64)
                 mstore8(add(buf, 160), 1)
                 mstore(add(buf, 161), P_HIGH)
                 mstore(add(buf, 193), P_LOW)
                 ok := and(ok, staticcall(gas(), 0x05, buf, 225, u, 64))
                 ok := and(ok, staticcall(gas(), 0x10, u, 64, add(qs, mul(k, 128)), 128))
             }
-            ok := and(ok, staticcall(gas(), 0x0b, qs, 256, add(point, 32), 128))
+            ok := and(ok, staticcall(gas(), 0x0b, qs, 256, out, 128))
         }
-        if (!ok) revert BlsPrecompileFailed(MAP_FP_TO_G1);
     }
 
     // ------------------------------------------------------------------------------ group operations
@@ -190,63 +226,26 @@ library BLS12381 {
         bytes memory dst,
         bytes calldata signature
     ) internal view returns (bool valid) {
-        uint256 dstLength = dst.length;
-        if (dstLength == 0 || dstLength > 255) revert BlsInvalidDst();
-        if (publicKey.length != G2_LENGTH || signature.length != G1_LENGTH) return false;
         bytes memory negG2 = NEG_G2;
-        bool ok;
+        uint256 pin; // pairing input: σ (128) ‖ −g2 (256) ‖ H(m) (128) ‖ key (256), then the hashing's scratch
+        uint256 scratch;
+        uint256 hashed;
         assembly ("memory-safe") {
-            let pin := mload(0x40) // pairing input: σ (128) ‖ −g2 (256) ‖ H(m) (128) ‖ key (256)
-            let buf := add(pin, 768) // expand_message_xmd input
-            let uniform := add(buf, 320) // 128 uniform bytes
-            let mx := add(uniform, 128) // MODEXP input (225 bytes), then u (64) at +256, Q_0 ‖ Q_1 at +320
-            // b0 = H(Z_pad(64) || message || I2OSP(128, 2) || I2OSP(0, 1) || DST || I2OSP(len(DST), 1))
-            let messageLength := mload(message)
-            mstore(buf, 0)
-            mstore(add(buf, 32), 0)
-            mcopy(add(buf, 64), add(message, 32), messageLength)
-            let tail := add(add(buf, 64), messageLength)
-            mstore8(tail, 0x00)
-            mstore8(add(tail, 1), 0x80)
-            mstore8(add(tail, 2), 0x00)
-            mcopy(add(tail, 3), add(dst, 32), dstLength)
-            mstore8(add(add(tail, 3), dstLength), dstLength)
-            ok := staticcall(gas(), 0x02, buf, sub(add(add(tail, 4), dstLength), buf), 0x00, 32)
-            let b0 := mload(0x00)
-            // b_i = H((b0 XOR b_{i-1}) || I2OSP(i, 1) || DST'), b_0' = 0
-            mcopy(add(buf, 33), add(dst, 32), dstLength)
-            mstore8(add(add(buf, 33), dstLength), dstLength)
-            let inputLength := add(34, dstLength)
-            let previous := 0
-            for { let i := 1 } lt(i, 5) { i := add(i, 1) } {
-                let out := add(uniform, mul(sub(i, 1), 32))
-                mstore(buf, xor(b0, previous))
-                mstore8(add(buf, 32), i)
-                ok := and(ok, staticcall(gas(), 0x02, buf, inputLength, out, 32))
-                previous := mload(out)
-            }
-            // u_k = uniform[64k .. 64k+64] mod p (MODEXP), Q_k = MAP_FP_TO_G1(u_k), H = Q_0 + Q_1
-            let u := add(mx, 256)
-            let qs := add(mx, 320)
-            for { let k := 0 } lt(k, 2) { k := add(k, 1) } {
-                mstore(mx, 64)
-                mstore(add(mx, 32), 1)
-                mstore(add(mx, 64), 64)
-                mcopy(add(mx, 96), add(uniform, mul(k, 64)), 64)
-                mstore8(add(mx, 160), 1)
-                mstore(add(mx, 161), P_HIGH)
-                mstore(add(mx, 193), P_LOW)
-                ok := and(ok, staticcall(gas(), 0x05, mx, 225, u, 64))
-                ok := and(ok, staticcall(gas(), 0x10, u, 64, add(qs, mul(k, 128)), 128))
-            }
-            ok := and(ok, staticcall(gas(), 0x0b, qs, 256, add(pin, 384), 128))
+            pin := mload(0x40)
+            scratch := add(pin, 768)
+            hashed := add(pin, 384)
+        }
+        // hashed before the length checks so that a bad DST reverts whatever the key and signature
+        bool ok = _hashToG1At(message, dst, scratch, hashed);
+        if (!ok) revert BlsPrecompileFailed(MAP_FP_TO_G1);
+        if (publicKey.length != G2_LENGTH || signature.length != G1_LENGTH) return false;
+        assembly ("memory-safe") {
             calldatacopy(pin, signature.offset, 128)
             mcopy(add(pin, 128), add(negG2, 32), 256)
             calldatacopy(add(pin, 512), publicKey.offset, 256)
             let paired := staticcall(gas(), 0x0f, pin, 768, 0x00, 32) // Yul evaluates arguments right to left
             valid := and(paired, eq(mload(0x00), 1))
         }
-        if (!ok) revert BlsPrecompileFailed(MAP_FP_TO_G1);
     }
 
     /// @notice Verifies a signature (or a same-message aggregate under the sum of the signers' keys) on

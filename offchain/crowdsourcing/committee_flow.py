@@ -326,31 +326,12 @@ def pay_round_reward(session: CommitteeSession, funder: KeyPair) -> int:
     return int(paid["amountPerMember"])
 
 
-def run_committee_flow(
-    w3: Web3,
-    deployments: Deployments,
-    admin: KeyPair,
-    institutions: Sequence[KeyPair],
-    seed_nodes: Sequence[str],
-    candidates: Sequence[KeyPair],
-    console: Console,
-    *,
-    funder: KeyPair | None = None,
-    reputation_events: Sequence[int] = (),
-) -> CommitteeFlowReport:
-    """The whole flow in one call: :func:`elect_committee`, :func:`reelect_after_reputation_changes` and,
-    with a ``funder`` holding MTC, :func:`pay_round_reward` (``make demo`` runs the ML-model task between
-    the election and the re-election instead, scored by the elected committee)."""
-    session = elect_committee(
-        w3,
-        deployments,
-        admin,
-        institutions,
-        seed_nodes,
-        candidates,
-        console,
-        reputation_events=reputation_events,
-    )
+def run_committee_flow(session: CommitteeSession, *, funder: KeyPair | None = None) -> CommitteeFlowReport:
+    """The whole flow in one call, on the session :func:`elect_committee` returns:
+    ``run_committee_flow(elect_committee(...), funder=...)`` goes on with
+    :func:`reelect_after_reputation_changes` and, with a ``funder`` holding MTC, :func:`pay_round_reward`
+    (``make demo`` runs the ML-model task between the election and the re-election instead, scored by the
+    elected committee)."""
     reelect_after_reputation_changes(session)
     if funder is not None:
         pay_round_reward(session, funder)

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from offchain.chain.connection import connect
 from offchain.chain.deployments import Deployments, load_deployments
-from offchain.crowdsourcing.committee_flow import run_committee_flow
+from offchain.crowdsourcing.committee_flow import elect_committee, run_committee_flow
 from offchain.crypto.keys import KeyPair, from_private_key
 from offchain.deploy import AicmConfig, deploy_aicm, write_deployments
 
@@ -37,7 +37,7 @@ def test_the_committee_flow_runs_end_to_end(
     w3 = connect(deployments.rpc_url, expected_chain_id=deployments.chain_id)
     institutions = [key_of(accounts[1]), key_of(accounts[6])]
     candidates = [key_of(a) for a in (accounts[7], accounts[8], accounts[9], accounts[4])]
-    report = run_committee_flow(
+    session = elect_committee(
         w3,
         deployments,
         key_of(deployer),
@@ -45,9 +45,9 @@ def test_the_committee_flow_runs_end_to_end(
         [str(accounts[5].address)],
         candidates,
         QUIET,
-        funder=key_of(pool_holders[0]),
         reputation_events=(5, 3, 2, 0),
     )
+    report = run_committee_flow(session, funder=key_of(pool_holders[0]))
     first, second = report.elections
     assert first.reproduced
     assert second.reproduced

@@ -22,7 +22,9 @@ from asc_fixtures import (
     Env,
     anchor,
     balance_sheet,
-    claim_all,
+    check_replays,
+    claim_and_check,
+    deploy_with_mock_verifier,
     enrol_actors,
     later,
     open_task,
@@ -32,17 +34,9 @@ from asc_fixtures import (
 from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import KeyPair, derive, from_private_key
 from offchain.crypto.signing import sign_hash
-from offchain.deploy import Deployment, deploy_asc
+from offchain.deploy import Deployment
 from offchain.outsourcing import get_field, prepare_task, random_dense
-from offchain.outsourcing.asc import (
-    RewardLedger,
-    anchor_digest,
-    claim_digest,
-    group_commitment,
-    id_tasks_hash,
-    settlement_digest,
-    sorted_mlist,
-)
+from offchain.outsourcing.asc import RewardLedger, group_commitment, id_tasks_hash, sorted_mlist
 from offchain.outsourcing.incentives import WAD, default_payout
 
 ENV_ID = keccak256(b"metatrust/tests/bmeoc/env-1")
@@ -64,12 +58,8 @@ def bmeoc(
     accounts: Any,
     env_key: KeyPair,
 ) -> Env:
-    verifier = deployer.deploy(project.MockEnvironmentVerifier)
-    verifier.setEnvironment(ENV_ID, env_key.address, sender=deployer)
+    asc, verifier = deploy_with_mock_verifier(project, deployer, platform, pool_holders, CONFIG, env_key)
     token, registry = platform.contracts["MetaCoin"], platform.contracts["RSC"]
-    token.transfer(deployer, CONFIG.incentive_funding, sender=pool_holders[3])
-    deploy_asc(project, deployer, platform, verifier, CONFIG)
-    asc = platform.contracts["ASC"]
     mtd = accounts[6]
     csns = enrol_actors(asc, token, registry, deployer, auditor, pool_holders, mtd)
     chain_id = int(ape.chain.provider.chain_id)
@@ -89,13 +79,11 @@ def test_digests_equal_the_python_encoding(bmeoc: Env, measure_view: Any) -> Non
     tid, commitment, csn = keccak256(b"t"), keccak256(b"g"), bmeoc.csns[0].address
     mlist = sorted_mlist([bmeoc.csns[1].address, bmeoc.csns[2].address])
     a = bmeoc.asc
-    assert bytes(a.anchorDigest(tid, commitment)) == anchor_digest(
-        bmeoc.chain_id, bmeoc.address, ENV_ID, tid, commitment
+    assert bytes(a.anchorDigest(tid, commitment)) == bmeoc.anchor_digest(tid, commitment)
+    assert bytes(a.settlementDigest(tid, mlist, 5, commitment)) == bmeoc.settlement_digest(
+        tid, mlist, 5, commitment
     )
-    assert bytes(a.settlementDigest(tid, mlist, 5, commitment)) == settlement_digest(
-        bmeoc.chain_id, bmeoc.address, ENV_ID, tid, mlist, 5, commitment
-    )
-    assert bytes(a.claimDigest(csn, 9)) == claim_digest(bmeoc.chain_id, bmeoc.address, ENV_ID, str(csn), 9)
+    assert bytes(a.claimDigest(csn, 9)) == bmeoc.claim_digest(str(csn), 9)
     measure_view(a, "anchorDigest", tid, commitment)
     measure_view(a, "settlementDigest", tid, mlist, 5, commitment)
     measure_view(a, "claimDigest", csn, 9)
@@ -127,10 +115,7 @@ def test_default_payout_after_the_window(bmeoc: Env) -> None:
     )
     assert asc.getTask(tid).status == PAID_BY_DEFAULT
     env.ledger.apply(expected)
-    before = {c: int(env.token.balanceOf(c)) for c in group}
-    claims = claim_all(env, group)
-    for csn in group:
-        assert int(env.token.balanceOf(csn)) - before[csn] == expected.credits[csn.lower()]
+    claims = claim_and_check(env, group, expected.credits)
     assert claims[0].events.filter(asc.Claimed)[0].amount == expected.b_mtd
     assert int(env.token.balanceOf(env.mtd)) == mtd_before - deposit + expected.mtd_refund
     assert int(env.token.balanceOf(asc)) == balance_sheet(env)
@@ -174,10 +159,7 @@ def test_settlement_m16_pays_the_ssc_and_slashes(bmeoc: Env) -> None:
     assert len(receipt.events.filter(env.registry.NodeBlacklisted)) == 2
     assert int(asc.incentivePool()) == pool_before - result.bonus_paid + result.to_pool
     assert int(env.token.balanceOf(env.mtd)) == mtd_before + result.mtd_refund
-    before = {c: int(env.token.balanceOf(c)) for c in group}
-    claim_all(env, group)
-    for csn in group:
-        assert int(env.token.balanceOf(csn)) - before[csn] == result.credits.get(csn.lower(), 0)
+    claim_and_check(env, group, result.credits)
     assert int(env.token.totalSupply()) == tokens_before
     assert int(env.token.balanceOf(asc)) == balance_sheet(env)
 
@@ -191,7 +173,7 @@ def test_random_instances_match_the_ssc(bmeoc: Env, seed: int) -> None:
     malicious = set(rng.sample(group, rng.randint(0, min(m, 3))))
     env.ledger.reputation.update({g.lower(): rng.randint(0, 5) for g in group})
     deposit = rng.randint(1, 500 * UNIT)
-    before = {c: int(env.token.balanceOf(c)) for c in [*group, str(env.mtd.address)]}
+    mtd_before = int(env.token.balanceOf(env.mtd))
     stakes_before = {c: int(asc.stakeOf(c).bonded) for c in group}
     tid, _ = open_task(env, m, deposit, seed)
     anchor(env, tid, group)
@@ -199,12 +181,11 @@ def test_random_instances_match_the_ssc(bmeoc: Env, seed: int) -> None:
         asc.openDispute(tid, sender=env.mtd)
     _, result = settle_onchain(env, tid, group, malicious, deposit)
     assert result.conserves(deposit)
-    claim_all(env, group)
+    claim_and_check(env, group, result.credits)
     for csn in group:
-        assert int(env.token.balanceOf(csn)) - before[csn] == result.credits.get(csn.lower(), 0)
         assert int(asc.stakeOf(csn).bonded) == stakes_before[csn] - result.slashed.get(csn.lower(), 0)
         assert env.registry.isActive(csn, 0) == (csn not in malicious)
-    assert int(env.token.balanceOf(env.mtd)) == before[str(env.mtd.address)] - deposit + result.mtd_refund
+    assert int(env.token.balanceOf(env.mtd)) == mtd_before - deposit + result.mtd_refund
     assert int(env.token.balanceOf(asc)) == balance_sheet(env)
     assert asc.getTask(tid).status == SETTLED
 
@@ -220,9 +201,7 @@ def test_settlement_without_malicious_pays_everyone(bmeoc: Env) -> None:
     receipt, result = settle_onchain(env, tid, group, set(), 30 * UNIT)
     assert not receipt.events.filter(asc.Slashed)
     assert result.credits == dict.fromkeys((g.lower() for g in group), 10 * UNIT + 4 * UNIT)
-    before = {c: int(env.token.balanceOf(c)) for c in group}
-    claim_all(env, group)
-    assert all(int(env.token.balanceOf(c)) - before[c] == 14 * UNIT for c in group)
+    claim_and_check(env, group, result.credits)
 
 
 def test_all_malicious_refunds_the_mtd_and_feeds_the_pool(bmeoc: Env) -> None:
@@ -249,50 +228,20 @@ def test_replays_are_rejected(bmeoc: Env) -> None:
     with ape.reverts(asc.TaskExists):
         asc.openTask(keccak256(b"ID_t-50"), 4, 40 * UNIT, sender=env.mtd)
     commitment = group_commitment(group, b"\x01" * 32)
-    signature = env.sign(anchor_digest(env.chain_id, env.address, ENV_ID, tid, commitment))
-    asc.anchorSchedule(tid, commitment, signature, sender=env.mtd)
-    with ape.reverts(asc.WrongStatus):
-        asc.anchorSchedule(tid, commitment, signature, sender=env.mtd)
-    mlist = sorted_mlist([group[0]])
-    root = keccak256(b"root")
-    digest = settlement_digest(env.chain_id, env.address, ENV_ID, tid, mlist, 0, root)
-    settle_sig = env.sign(digest)
-    with ape.reverts(asc.InvalidEnvironmentSignature):  # the signature binds MList
-        asc.settle(tid, [], 0, root, settle_sig, sender=env.mtd)
-    with ape.reverts(asc.InvalidEnvironmentSignature):  # and the bonus
-        asc.settle(tid, mlist, 1, root, settle_sig, sender=env.mtd)
-    asc.settle(tid, mlist, 0, root, settle_sig, sender=env.mtd)
-    with ape.reverts(asc.WrongStatus):
-        asc.settle(tid, mlist, 0, root, settle_sig, sender=env.mtd)
+    signature = env.sign(env.anchor_digest(tid, commitment))
+    mlist, root, settle_sig = check_replays(env, tid, commitment, signature, group)
     # a signature for one task does not settle another
     other, _ = open_task(env, 4, 40 * UNIT, 51)
-    asc.anchorSchedule(
-        other,
-        commitment,
-        env.sign(anchor_digest(env.chain_id, env.address, ENV_ID, other, commitment)),
-        sender=env.mtd,
-    )
+    asc.anchorSchedule(other, commitment, env.sign(env.anchor_digest(other, commitment)), sender=env.mtd)
     with ape.reverts(asc.InvalidEnvironmentSignature):
         asc.settle(other, mlist, 0, root, settle_sig, sender=env.mtd)
-    # a voucher pays once
-    csn = group[1]
-    cumulative = int(asc.totalCredited()) // 10
-    voucher = env.sign(claim_digest(env.chain_id, env.address, ENV_ID, csn, cumulative))
-    asc.claim(csn, cumulative, voucher, sender=env.mtd)
-    with ape.reverts(asc.NothingToClaim):
-        asc.claim(csn, cumulative, voucher, sender=env.mtd)
-    # a voucher for one CSN does not pay another, nor a larger amount
-    with ape.reverts(asc.InvalidEnvironmentSignature):
-        asc.claim(group[2], cumulative, voucher, sender=env.mtd)
-    with ape.reverts(asc.InvalidEnvironmentSignature):
-        asc.claim(csn, cumulative + 1, voucher, sender=env.mtd)
 
 
 def test_signatures_of_another_environment_or_none_are_rejected(bmeoc: Env, deployer: Any) -> None:
     env, asc = bmeoc, bmeoc.asc
     tid, _ = open_task(env, 2, 2 * UNIT, 60)
     commitment = keccak256(b"c")
-    digest = anchor_digest(env.chain_id, env.address, ENV_ID, tid, commitment)
+    digest = env.anchor_digest(tid, commitment)
     stranger = derive(b"metatrust-tests-asc-stranger", 0)
     with ape.reverts(asc.InvalidEnvironmentSignature):
         asc.anchorSchedule(tid, commitment, sign_hash(stranger, digest), sender=env.mtd)
@@ -307,7 +256,7 @@ def test_signatures_of_another_environment_or_none_are_rejected(bmeoc: Env, depl
     assert bytes(rotated.events.filter(asc.EnvironmentSet)[0].envId) == new_env
     with ape.reverts(asc.InvalidEnvironmentSignature):
         asc.anchorSchedule(tid, commitment, env.sign(digest), sender=env.mtd)
-    new_digest = anchor_digest(env.chain_id, env.address, new_env, tid, commitment)
+    new_digest = replace(env, environment_id=new_env).anchor_digest(tid, commitment)
     asc.anchorSchedule(tid, commitment, sign_hash(stranger, new_digest), sender=env.mtd)
     asc.setEnvironment(bytes(32), sender=deployer)
     with ape.reverts(asc.NoEnvironment):
@@ -323,7 +272,7 @@ def test_settlement_input_checks(bmeoc: Env, accounts: Any) -> None:
     root = keccak256(b"r")
 
     def settle(mlist: list[str], bonus: int = 0) -> None:
-        digest = settlement_digest(env.chain_id, env.address, ENV_ID, tid, mlist, bonus, root)
+        digest = env.settlement_digest(tid, mlist, bonus, root)
         asc.settle(tid, mlist, bonus, root, env.sign(digest), sender=env.mtd)
 
     with ape.reverts(asc.WrongStatus):  # not anchored yet
@@ -461,7 +410,7 @@ def test_claims_cannot_exceed_the_credited_total(bmeoc: Env) -> None:
     available = int(asc.totalCredited() - asc.totalClaimed())
     csn = str(env.csns[7].address)
     cumulative = int(asc.claimed(csn)) + available + 1
-    voucher = env.sign(claim_digest(env.chain_id, env.address, ENV_ID, csn, cumulative))
+    voucher = env.sign(env.claim_digest(csn, cumulative))
     with ape.reverts(asc.CreditExceeded):
         asc.claim(csn, cumulative, voucher, sender=env.mtd)
 

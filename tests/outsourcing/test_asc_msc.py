@@ -7,7 +7,7 @@ with the real verifier."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ape
@@ -21,7 +21,8 @@ from asc_fixtures import (
     Env,
     anchor,
     balance_sheet,
-    claim_all,
+    check_replays,
+    claim_and_check,
     enrol_actors,
     later,
     open_task,
@@ -33,14 +34,7 @@ from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import derive
 from offchain.crypto.signing import sign_hash
 from offchain.deploy import MSC_RESPONSE_WINDOW, Deployment, deploy_bmeoc
-from offchain.outsourcing.asc import (
-    RewardLedger,
-    anchor_digest,
-    claim_digest,
-    group_commitment,
-    settlement_digest,
-    sorted_mlist,
-)
+from offchain.outsourcing.asc import RewardLedger, group_commitment
 from offchain.outsourcing.incentives import default_payout
 from offchain.outsourcing.msc_messages import asc_environment_id
 
@@ -123,11 +117,8 @@ def test_default_payout_through_msc(stack: Bmeoc, gas_log: Any) -> None:
     expected = default_payout(deposit, group)
     assert asc.getTask(tid).status == PAID_BY_DEFAULT
     env.ledger.apply(expected)
-    before = {c: int(env.token.balanceOf(c)) for c in group}
-    claims = claim_all(env, group)
+    claims = claim_and_check(env, group, expected.credits)
     assert len(claims) == 5
-    for csn in group:
-        assert int(env.token.balanceOf(csn)) - before[csn] == expected.credits[csn.lower()]
     assert int(env.token.balanceOf(asc)) == balance_sheet(env)
     total = sum(int(r.gas_used) for r in (opened, receipt, final))
     gas_log.add("ASC", "scenario_default_payout_m5", total, kind="scenario")
@@ -162,11 +153,8 @@ def test_settle_m16_through_msc(stack: Bmeoc, gas_log: Any) -> None:
     gas_log.add("ASC", "scenario_settle_m16", gas, kind="scenario")
     assert gas <= 400_000, f"settle m = 16 through MSC used {gas} gas"
     gas_log.add("ASC", "scenario_anchor_through_msc", int(anchored.gas_used), kind="scenario")
-    before = {c: int(env.token.balanceOf(c)) for c in group}
-    claims = claim_all(env, group)
+    claims = claim_and_check(env, group, result.credits)
     assert len(claims) == 14
-    for csn in group:
-        assert int(env.token.balanceOf(csn)) - before[csn] == result.credits.get(csn.lower(), 0)
     assert int(env.token.totalSupply()) == tokens_before
     assert int(env.token.balanceOf(asc)) == balance_sheet(env)
     gas_log.add(
@@ -180,10 +168,9 @@ def test_settle_m16_through_msc(stack: Bmeoc, gas_log: Any) -> None:
 def test_replays_and_foreign_signatures_through_msc(stack: Bmeoc, deployer: Any) -> None:
     env, asc, msc = stack.env, stack.env.asc, stack.msc
     group = [str(c.address) for c in env.csns[:4]]
-    cid, address, eid = env.chain_id, env.address, env.environment_id
     tid, _ = open_task(env, 4, 40 * UNIT, 50)
     commitment = group_commitment(group, b"\x01" * 32)
-    digest = anchor_digest(cid, address, eid, tid, commitment)
+    digest = env.anchor_digest(tid, commitment)
     # another live environment (the two enclaves left out of ours plus some of ours): its aggregate is valid
     # for itself in MSC, but ASC is bound to ours
     others = tuple(e.address for e in stack.pool if e.address not in stack.members)
@@ -202,53 +189,22 @@ def test_replays_and_foreign_signatures_through_msc(stack: Bmeoc, deployer: Any)
     for signature in rejected:
         with ape.reverts(asc.InvalidEnvironmentSignature):
             asc.anchorSchedule(tid, commitment, signature, sender=env.mtd)
-    signature = stack.signature(digest)
-    asc.anchorSchedule(tid, commitment, signature, sender=env.mtd)
-    with ape.reverts(asc.WrongStatus):  # anchored once
-        asc.anchorSchedule(tid, commitment, signature, sender=env.mtd)
-    mlist = sorted_mlist([group[0]])
-    root = keccak256(b"root")
-    settle_sig = stack.signature(settlement_digest(cid, address, eid, tid, mlist, 0, root))
-    with ape.reverts(asc.InvalidEnvironmentSignature):  # the signature binds MList
-        asc.settle(tid, [], 0, root, settle_sig, sender=env.mtd)
-    with ape.reverts(asc.InvalidEnvironmentSignature):  # and the bonus
-        asc.settle(tid, mlist, 1, root, settle_sig, sender=env.mtd)
-    asc.settle(tid, mlist, 0, root, settle_sig, sender=env.mtd)
-    with ape.reverts(asc.WrongStatus):  # settled once
-        asc.settle(tid, mlist, 0, root, settle_sig, sender=env.mtd)
-    csn = group[1]
-    cumulative = int(asc.totalCredited()) // 10
-    voucher = stack.signature(claim_digest(cid, address, eid, csn, cumulative))
-    asc.claim(csn, cumulative, voucher, sender=env.mtd)
-    with ape.reverts(asc.NothingToClaim):  # a voucher pays once
-        asc.claim(csn, cumulative, voucher, sender=env.mtd)
-    with ape.reverts(asc.InvalidEnvironmentSignature):  # nor another CSN, nor more
-        asc.claim(group[2], cumulative, voucher, sender=env.mtd)
-    with ape.reverts(asc.InvalidEnvironmentSignature):
-        asc.claim(csn, cumulative + 1, voucher, sender=env.mtd)
+    check_replays(env, tid, commitment, stack.signature(digest), group)
     # ASC rebound to the other environment: ours stops counting, the other's counts
     asc.setEnvironment(asc_environment_id(other_id), sender=deployer)
     later_csn = group[2]
     with ape.reverts(asc.InvalidEnvironmentSignature):
-        asc.claim(
-            later_csn, 1, stack.signature(claim_digest(cid, address, eid, later_csn, 1)), sender=env.mtd
-        )
-    other_eid = asc_environment_id(other_id)
-    asc.claim(
-        later_csn,
-        1,
-        stack.signature(claim_digest(cid, address, other_eid, later_csn, 1), other_id, other_roles.members),
-        sender=env.mtd,
-    )
+        asc.claim(later_csn, 1, stack.signature(env.claim_digest(later_csn, 1)), sender=env.mtd)
+    other_digest = replace(env, environment_id=asc_environment_id(other_id)).claim_digest(later_csn, 1)
+    asc.claim(later_csn, 1, stack.signature(other_digest, other_id, other_roles.members), sender=env.mtd)
 
 
 def test_signatures_after_the_environment_changed(stack: Bmeoc) -> None:
     env, asc, msc = stack.env, stack.env.asc, stack.msc
     group = [str(c.address) for c in env.csns[:3]]
-    cid, address, eid = env.chain_id, env.address, env.environment_id
     tid, _ = open_task(env, 3, 30 * UNIT, 70)
     commitment = group_commitment(group, b"\x02" * 32)
-    digest = anchor_digest(cid, address, eid, tid, commitment)
+    digest = env.anchor_digest(tid, commitment)
     before_change = stack.signature(digest)
     # a Monitoring Enclave stops answering: challenged, removed, the aggregate key recomputed
     target = stack.members[-1]
@@ -274,6 +230,6 @@ def test_signatures_after_the_environment_changed(stack: Bmeoc) -> None:
             assert tuple(msc.environmentInfo(stack.env_id).members) == stack.members
     assert msc.environmentInfo(stack.env_id).status == 3  # Dissolved
     root = keccak256(b"r")
-    settle_digest = settlement_digest(cid, address, eid, tid, [], 0, root)
+    settle_digest = env.settlement_digest(tid, [], 0, root)
     with ape.reverts(asc.InvalidEnvironmentSignature):
         asc.settle(tid, [], 0, root, stack.signature(settle_digest), sender=env.mtd)

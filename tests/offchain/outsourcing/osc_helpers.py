@@ -20,7 +20,7 @@ from offchain.outsourcing import (
     sign_result,
 )
 from offchain.outsourcing.accountability import AccountabilityTransaction, build_accountability_transaction
-from offchain.outsourcing.osc import Candidate, OscConfig, bind_to_asc
+from offchain.outsourcing.osc import Account, Candidate, OscConfig, ScheduleTask, bind_to_asc
 
 CHAIN_ID = 31337
 ASC = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -92,3 +92,16 @@ def compute(task: Task, group: Sequence[str], cheaters: Sequence[int] = (), seed
 
 def tx_acc(task: Task, group: Sequence[str], results: Sequence[CSNResult]) -> AccountabilityTransaction:
     return build_accountability_transaction(task.mtd, task.task, results, group)
+
+
+def schedule_request(
+    task: Task, seed: bytes, cands: Sequence[Candidate] | None = None, escrowed_deposit: int | None = None
+) -> ScheduleTask:
+    """The ScheduleTask request of ``task`` over ``cands`` (default: every CSN eligible, ``candidates()``)."""
+    pool = candidates() if cands is None else tuple(cands)
+    return ScheduleTask(task.task.transaction, pool, seed, escrowed_deposit)
+
+
+def account_request(task: Task, group: Sequence[str], results: Sequence[CSNResult]) -> Account:
+    """The Account request of ``task``: the MTD's TX_acc over ``group``'s ``results``."""
+    return Account(task.task_id, tx_acc(task, group, results), task.polynomial)

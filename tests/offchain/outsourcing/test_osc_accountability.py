@@ -7,7 +7,7 @@ import random
 from dataclasses import replace
 
 import pytest
-from osc_helpers import CSNS, Task, candidates, compute, config, new_task, tx_acc
+from osc_helpers import CSNS, Task, account_request, compute, config, new_task, schedule_request, tx_acc
 
 from offchain.outsourcing import CSNResult, get_field, sign_result
 from offchain.outsourcing.accountability import build_accountability_transaction
@@ -18,7 +18,6 @@ from offchain.outsourcing.osc import (
     OscRevert,
     OscRuntime,
     ScheduleOutput,
-    ScheduleTask,
     Settle,
     TaskStatus,
 )
@@ -30,13 +29,13 @@ SEED = b"\xac" * 32
 def _scheduled(seed: int = 1, **kwargs: int) -> tuple[OscRuntime, Task, list[str]]:
     runtime = OscRuntime(config())
     task = new_task(random.Random(seed), k=3, d=2, t=1, **kwargs)
-    out = runtime.execute(ScheduleTask(task.task.transaction, candidates(), SEED)).output
+    out = runtime.execute(schedule_request(task, SEED)).output
     assert isinstance(out, ScheduleOutput)
     return runtime, task, list(out.group)
 
 
 def _account(runtime: OscRuntime, task: Task, group: list[str], results: list[CSNResult]) -> AccountOutput:
-    out = runtime.execute(Account(task.task_id, tx_acc(task, group, results), task.polynomial)).output
+    out = runtime.execute(account_request(task, group, results)).output
     assert isinstance(out, AccountOutput)
     return out
 
@@ -64,7 +63,7 @@ def test_one_cheating_csn_is_exactly_the_mlist(j: int) -> None:
     runtime.execute(Settle(task.task_id, out.mlist, 0, (10**20,)))
     assert runtime.is_blacklisted(group[j - 1])
     later = new_task(random.Random(100 + j), d=1, t=1)
-    picked = runtime.execute(ScheduleTask(later.task.transaction, candidates(), group[j - 1].encode()[:32]))
+    picked = runtime.execute(schedule_request(later, group[j - 1].encode()[:32]))
     assert group[j - 1] not in picked.output_as(ScheduleOutput).group
 
 

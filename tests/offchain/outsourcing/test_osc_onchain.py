@@ -1,24 +1,33 @@
 """The runtime against ASC on the devnet (R29): what ASC moves and pays equals what SSC computed in the
 enclave's EVM. The environment's signature comes from the test mock ``MockEnvironmentVerifier`` (one ECDSA
-key stands for the environment; MSC's BLS check is exercised by the enclave flow)."""
+key stands for the environment; MSC's BLS check is exercised by the enclave flow). The deployment and the
+actors are those of the ASC contract tests (``tests/outsourcing/asc_fixtures.py``)."""
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
 import ape
+from asc_fixtures import (
+    BASE_CONFIG,
+    PARAMS,
+    STAKE,
+    UNIT,
+    deploy_with_mock_verifier,
+    enrol_actors,
+    provider_id,
+)
 
 from offchain.chain.roles import ActorRole
-from offchain.crypto.derivation import encryption_keypair
 from offchain.crypto.hashing import keccak256
 from offchain.crypto.keys import derive, from_private_key
 from offchain.crypto.signing import sign_hash
-from offchain.deploy import Deployment, OutsourcingConfig, deploy_asc
+from offchain.deploy import Deployment
 from offchain.outsourcing import get_field, prepare_task, process_task, random_dense, sign_result
 from offchain.outsourcing.accountability import build_accountability_transaction
 from offchain.outsourcing.asc import id_tasks_hash
-from offchain.outsourcing.incentives import SettlementParams
 from offchain.outsourcing.osc import (
     Account,
     AccountOutput,
@@ -35,44 +44,19 @@ from offchain.outsourcing.osc import (
     derive_seed,
 )
 
-UNIT = 10**18
 ENV_ID = keccak256(b"metatrust/tests/bmeoc/osc-env")
-CONFIG = OutsourcingConfig(incentive_funding=1_000 * UNIT, environment_id=ENV_ID)
-PARAMS = SettlementParams(
-    penalty_wad=CONFIG.penalty_wad, basic_stake=CONFIG.basic_stake, reward_per_honest=UNIT
-)
-STAKE = 400 * UNIT
+CONFIG = replace(BASE_CONFIG, environment_id=ENV_ID)
 
 
 def test_asc_moves_exactly_what_the_runtime_computed(
     project: Any, deployer: Any, platform: Deployment, auditor: Any, pool_holders: Any, accounts: Any
 ) -> None:
     env_key = derive(b"metatrust-tests-osc-environment", 0)
-    verifier = deployer.deploy(project.MockEnvironmentVerifier)
-    verifier.setEnvironment(ENV_ID, env_key.address, sender=deployer)
+    asc, _ = deploy_with_mock_verifier(project, deployer, platform, pool_holders, CONFIG, env_key)
     token, registry = platform.contracts["MetaCoin"], platform.contracts["RSC"]
-    token.transfer(deployer, CONFIG.incentive_funding, sender=pool_holders[3])
-    deploy_asc(project, deployer, platform, verifier, CONFIG)
-    asc = platform.contracts["ASC"]
     mtd = accounts[6]
-    enc = encryption_keypair(from_private_key(mtd.private_key)).compressed_public_key
-    registry.register(int(ActorRole.MTD), enc, b"", "", ("", 0, 0, 0, 0), bytes(32), sender=mtd)
-    token.transfer(mtd, 10_000 * UNIT, sender=pool_holders[0])
-    token.approve(asc, 2**256 - 1, sender=mtd)
-    csns, providers = [], {}
-    for i in range(8):
-        csn = ape.accounts.test_accounts.generate_test_account()
-        deployer.transfer(csn, 10**18)
-        enc = encryption_keypair(from_private_key(csn.private_key)).compressed_public_key
-        providers[str(csn.address)] = keccak256(f"provider-{i % 4}".encode())
-        registry.register(
-            int(ActorRole.CSN), enc, b"", "", ("", 1, 1, 1, 1), providers[str(csn.address)], sender=csn
-        )
-        registry.approveRoles(csn, int(ActorRole.CSN), sender=auditor)
-        token.transfer(csn, 1_000 * UNIT, sender=pool_holders[0])
-        token.approve(asc, 2**256 - 1, sender=csn)
-        asc.depositStake(STAKE, sender=csn)
-        csns.append(csn)
+    csns = enrol_actors(asc, token, registry, deployer, auditor, pool_holders, mtd, count=8, providers=4)
+    providers = {str(csn.address): provider_id(i, 4) for i, csn in enumerate(csns)}
     keys = {str(c.address): from_private_key(c.private_key) for c in csns}
     mtd_key = from_private_key(mtd.private_key)
     chain_id = int(ape.chain.provider.chain_id)

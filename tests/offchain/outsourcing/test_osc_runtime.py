@@ -9,14 +9,23 @@ import sys
 from dataclasses import replace
 
 import pytest
-from osc_helpers import ASC, CHAIN_ID, CSNS, ENV_ID, candidates, compute, config, new_task, tx_acc
+from osc_helpers import (
+    ASC,
+    CHAIN_ID,
+    CSNS,
+    ENV_ID,
+    account_request,
+    compute,
+    config,
+    new_task,
+    schedule_request,
+)
 
 from offchain.crypto.hashing import keccak256
 from offchain.outsourcing.asc import anchor_digest, claim_digest, settlement_digest
 from offchain.outsourcing.incentives import SettlementParams
 from offchain.outsourcing.osc import (
     CONTRACTS,
-    Account,
     AccountOutput,
     DefaultPayout,
     OscConfig,
@@ -26,7 +35,6 @@ from offchain.outsourcing.osc import (
     OscRevert,
     OscRuntime,
     ScheduleOutput,
-    ScheduleTask,
     Settle,
     SettleOutput,
     TaskStatus,
@@ -44,14 +52,14 @@ def _requests(seed_b: bytes = SEED_B) -> list[OscRequest]:
     a = new_task(rng, t=1, m=4, deposit=1_003)
     b = new_task(rng, d=2, t=1, deposit=5_000)
     scratch = OscRuntime(config())  # only to learn the groups the requests will produce
-    first = scratch.execute(ScheduleTask(a.task.transaction, candidates(), SEED_A))
+    first = scratch.execute(schedule_request(a, SEED_A))
     group_a = first.output_as(ScheduleOutput).group
     results = compute(a, group_a, cheaters=[2])
     cheater = group_a[1]
     return [
-        ScheduleTask(a.task.transaction, candidates(), SEED_A),
-        ScheduleTask(b.task.transaction, candidates(), seed_b, escrowed_deposit=5_000),
-        Account(a.task_id, tx_acc(a, group_a, results), a.polynomial),
+        schedule_request(a, SEED_A),
+        schedule_request(b, seed_b, escrowed_deposit=5_000),
+        account_request(a, group_a, results),
         Settle(a.task_id, (cheater,), incentive_pool=10**18, stakes=(500,)),
         DefaultPayout(b.task_id),
     ]

@@ -8,7 +8,7 @@ import random
 from fractions import Fraction
 
 import pytest
-from osc_helpers import CSNS, candidates, compute, config, new_task, tx_acc
+from osc_helpers import CSNS, account_request, candidates, compute, config, new_task, schedule_request
 
 from offchain.outsourcing.asc import RewardLedger
 from offchain.outsourcing.incentives import (
@@ -21,7 +21,6 @@ from offchain.outsourcing.incentives import (
     utility,
 )
 from offchain.outsourcing.osc import (
-    Account,
     AccountOutput,
     Candidate,
     DefaultPayout,
@@ -29,7 +28,6 @@ from offchain.outsourcing.osc import (
     OscRevert,
     OscRuntime,
     ScheduleOutput,
-    ScheduleTask,
     Settle,
     SettleOutput,
 )
@@ -55,9 +53,7 @@ def _scenario(params: SettlementParams, seed: int, tasks: int = 8) -> None:
         deposit = task.task.transaction.deposit
         pool = rng.choice([0, 5, 10**30, rng.randrange(200)])
         usable = [c for c in candidates() if c.address.lower() not in blacklisted]
-        schedule = runtime.execute(
-            ScheduleTask(task.task.transaction, tuple(usable), rng.randbytes(32))
-        ).output
+        schedule = runtime.execute(schedule_request(task, rng.randbytes(32), usable)).output
         assert isinstance(schedule, ScheduleOutput)
         group = list(schedule.group)
         if n % 4 == 3:  # nobody disputes: default payout
@@ -73,9 +69,7 @@ def _scenario(params: SettlementParams, seed: int, tasks: int = 8) -> None:
             cheaters = sorted(rng.sample(range(1, m + 1), rng.choice([0, 1, 1, 2, m])))
             results = compute(task, group, cheaters, seed=n)
             if cheaters:
-                account = runtime.execute(
-                    Account(task.task_id, tx_acc(task, group, results), task.polynomial)
-                )
+                account = runtime.execute(account_request(task, group, results))
                 mlist = account.output_as(AccountOutput).mlist
                 assert sorted(schedule.index_of(a) for a in mlist) == cheaters
             else:
@@ -117,7 +111,7 @@ def test_ssc_status_errors() -> None:
     rng = random.Random(3)
     runtime = OscRuntime(config())
     task = new_task(rng, deposit=999)
-    scheduled = runtime.execute(ScheduleTask(task.task.transaction, candidates(), b"\x01" * 32))
+    scheduled = runtime.execute(schedule_request(task, b"\x01" * 32))
     group = scheduled.output_as(ScheduleOutput).group
     with pytest.raises(OscRevert, match="NotAccounted"):  # an MList ACCSC never recorded
         runtime.execute(Settle(task.task_id, (group[0],), 0, (10,)))
@@ -127,14 +121,10 @@ def test_ssc_status_errors() -> None:
             runtime.execute(request)
     # an accounted task settles only with ACCSC's MList
     other = new_task(rng, deposit=999)
-    scheduled = runtime.execute(ScheduleTask(other.task.transaction, candidates(), b"\x02" * 32))
+    scheduled = runtime.execute(schedule_request(other, b"\x02" * 32))
     group = scheduled.output_as(ScheduleOutput).group
     results = compute(other, group, cheaters=[1])
-    mlist = (
-        runtime.execute(Account(other.task_id, tx_acc(other, group, results), other.polynomial))
-        .output_as(AccountOutput)
-        .mlist
-    )
+    mlist = runtime.execute(account_request(other, group, results)).output_as(AccountOutput).mlist
     assert mlist == (group[0],)
     with pytest.raises(OscRevert, match="MListMismatch"):
         runtime.execute(Settle(other.task_id, (), 0))
@@ -160,16 +150,12 @@ def test_what_ssc_pays_is_eq_14() -> None:
     seven = tuple(Candidate(k.address, f"p{i}".encode()) for i, k in enumerate(CSNS[:7]))
     rng = random.Random(14)
     warm_up = new_task(rng, d=2, t=2, deposit=7 * 10**18)  # m = 7: the same seven CSNs every time
-    runtime.execute(ScheduleTask(warm_up.task.transaction, seven, b"\x01" * 32))
+    runtime.execute(schedule_request(warm_up, b"\x01" * 32, seven))
     runtime.execute(Settle(warm_up.task_id, (), 10**30))  # everybody honest: T_i = 1
     task = new_task(rng, d=2, t=2, deposit=70 * 10**18)
-    group = (
-        runtime.execute(ScheduleTask(task.task.transaction, seven, b"\x02" * 32))
-        .output_as(ScheduleOutput)
-        .group
-    )
+    group = runtime.execute(schedule_request(task, b"\x02" * 32, seven)).output_as(ScheduleOutput).group
     results = compute(task, group, cheaters=[2, 5])
-    account = runtime.execute(Account(task.task_id, tx_acc(task, group, results), task.polynomial))
+    account = runtime.execute(account_request(task, group, results))
     mlist = account.output_as(AccountOutput).mlist
     out = runtime.execute(Settle(task.task_id, mlist, 10**30, (params.basic_stake,) * 2)).output_as(
         SettleOutput
