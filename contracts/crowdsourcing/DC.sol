@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {CrowdTaskChecks} from "./CrowdTaskChecks.sol";
 import {EciesLite} from "./EciesLite.sol";
 import {IReputation} from "./IReputation.sol";
 import {IDisputeTarget, OracleManager} from "./OracleManager.sol";
@@ -24,13 +25,8 @@ import {IDisputeTarget, OracleManager} from "./OracleManager.sol";
 ///      not evaluate within T_eval has every dataset treated as honest (mirrors MLC) and α returned; the
 ///      ciphertext context binds each Sub_j to (chain, DC, task, worker address), so a copied ciphertext
 ///      never aligns. Loops are bounded by MAX_SUBMISSIONS; payouts are pushed (MetaCoin has no hooks).
-contract DC is ReentrancyGuardTransient, IDisputeTarget {
+contract DC is ReentrancyGuardTransient, CrowdTaskChecks, IDisputeTarget {
     using SafeERC20 for IERC20;
-
-    /// @notice Most submissions a task accepts.
-    uint256 public constant MAX_SUBMISSIONS = 32;
-    /// @notice Longest URL or URI accepted, in bytes.
-    uint256 public constant MAX_URI_LENGTH = 256;
 
     enum Status {
         None,
@@ -99,12 +95,7 @@ contract DC is ReentrancyGuardTransient, IDisputeTarget {
 
     error ZeroAddress();
     error InvalidReward();
-    error InvalidDeadline(uint64 deadline);
-    error InvalidWindow();
-    error InvalidMaxSubmissions(uint8 maxSubmissions);
     error InvalidKey();
-    error InvalidUri(uint256 length);
-    error InvalidMinReputation(int256 minReputation);
     error UnknownTask(uint256 taskId);
     error WrongStatus(uint256 taskId, Status status);
     error SubmissionsClosed(uint256 taskId);
@@ -168,14 +159,10 @@ contract DC is ReentrancyGuardTransient, IDisputeTarget {
         }
         if (params.deadline <= block.timestamp) revert InvalidDeadline(params.deadline);
         if (params.evaluationWindow == 0 || params.disputeWindow == 0) revert InvalidWindow();
-        if (params.maxSubmissions == 0 || params.maxSubmissions > MAX_SUBMISSIONS) {
-            revert InvalidMaxSubmissions(params.maxSubmissions);
-        }
+        _checkMaxSubmissions(params.maxSubmissions);
         if (!EciesLite.isUsablePoint(params.keyX, params.keyY)) revert InvalidKey();
         _checkUri(bytes(params.featuresURI));
-        if (params.minReputation > type(int128).max || params.minReputation < type(int128).min) {
-            revert InvalidMinReputation(params.minReputation);
-        }
+        _checkMinReputation(params.minReputation);
         taskId = ++_taskCount;
         Task storage task = _tasks[taskId];
         task.requester = msg.sender;
@@ -414,10 +401,6 @@ contract DC is ReentrancyGuardTransient, IDisputeTarget {
     function _existingTask(uint256 taskId) private view returns (Task storage task) {
         task = _tasks[taskId];
         if (task.status == Status.None) revert UnknownTask(taskId);
-    }
-
-    function _checkUri(bytes calldata uri) private pure {
-        if (uri.length == 0 || uri.length > MAX_URI_LENGTH) revert InvalidUri(uri.length);
     }
 
     /// @dev Algorithm 4.2 line 17: Enc_pk(url; e) in the sender's context must reproduce Sub_j.

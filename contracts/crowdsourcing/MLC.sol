@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {CrowdTaskChecks} from "./CrowdTaskChecks.sol";
 import {ICommittee} from "./ICommittee.sol";
 import {IReputation} from "./IReputation.sol";
 
@@ -25,17 +26,13 @@ import {IReputation} from "./IReputation.sol";
 ///      URI at creation so that the requester cannot pick D_val after seeing the models. The best model is
 ///      paid even below τ (the thesis's rule). Payouts are pushed in one loop bounded by MAX_SUBMISSIONS
 ///      (MetaCoin has no transfer hooks).
-contract MLC is ReentrancyGuardTransient {
+contract MLC is ReentrancyGuardTransient, CrowdTaskChecks {
     using SafeERC20 for IERC20;
 
-    /// @notice Most submissions a task accepts (bounds every loop).
-    uint256 public constant MAX_SUBMISSIONS = 32;
     /// @notice Most committee reports a task stores.
     uint256 public constant MAX_REPORTS = 32;
     /// @notice Score of a perfect model (1.0), e.g. accuracy 0.9123 is 912_300.
     uint32 public constant SCORE_SCALE = 1_000_000;
-    /// @notice Longest URI accepted.
-    uint256 public constant MAX_URI_LENGTH = 256;
 
     enum Status {
         None,
@@ -99,12 +96,7 @@ contract MLC is ReentrancyGuardTransient {
 
     error ZeroAddress();
     error InvalidReward(uint256 reward);
-    error InvalidDeadline(uint64 deadline);
-    error InvalidWindow();
     error InvalidThreshold(uint32 threshold);
-    error InvalidMaxSubmissions(uint8 maxSubmissions);
-    error InvalidUri(uint256 length);
-    error InvalidMinReputation(int256 minReputation);
     error UnknownTask(uint256 taskId);
     error WrongStatus(uint256 taskId, Status status);
     error SubmissionsClosed(uint256 taskId);
@@ -170,13 +162,9 @@ contract MLC is ReentrancyGuardTransient {
         if (params.deadline <= block.timestamp) revert InvalidDeadline(params.deadline);
         if (params.publishWindow == 0 || params.evaluationWindow == 0) revert InvalidWindow();
         if (params.threshold > SCORE_SCALE) revert InvalidThreshold(params.threshold);
-        if (params.maxSubmissions == 0 || params.maxSubmissions > MAX_SUBMISSIONS) {
-            revert InvalidMaxSubmissions(params.maxSubmissions);
-        }
-        _checkUri(params.descURI);
-        if (params.minReputation > type(int128).max || params.minReputation < type(int128).min) {
-            revert InvalidMinReputation(params.minReputation);
-        }
+        _checkMaxSubmissions(params.maxSubmissions);
+        _checkUri(bytes(params.descURI));
+        _checkMinReputation(params.minReputation);
         taskId = ++_taskCount;
         Task storage task = _tasks[taskId];
         task.requester = msg.sender;
@@ -212,7 +200,7 @@ contract MLC is ReentrancyGuardTransient {
         if (task.status != Status.Open) revert WrongStatus(taskId, task.status);
         if (block.timestamp <= task.deadline) revert PublicationNotOpen(taskId);
         if (block.timestamp > uint256(task.deadline) + task.publishWindow) revert PublicationClosed(taskId);
-        _checkUri(validationURI);
+        _checkUri(bytes(validationURI));
         if (task.validationCommit != bytes32(0) && keccak256(bytes(validationURI)) != task.validationCommit) {
             revert CommitmentMismatch();
         }
@@ -244,7 +232,7 @@ contract MLC is ReentrancyGuardTransient {
         if (submissions.length >= task.maxSubmissions) revert TaskFull(taskId);
         int256 rep = reputation.reputationOf(msg.sender);
         if (rep < task.minReputation) revert ReputationTooLow(msg.sender, rep, task.minReputation);
-        _checkUri(modelURI);
+        _checkUri(bytes(modelURI));
         _submitted[taskId][msg.sender] = true;
         index = submissions.length;
         submissions.push(Submission(msg.sender, uint64(block.timestamp), modelURI));
@@ -348,11 +336,6 @@ contract MLC is ReentrancyGuardTransient {
     function _existingTask(uint256 taskId) private view returns (Task storage task) {
         task = _tasks[taskId];
         if (task.status == Status.None) revert UnknownTask(taskId);
-    }
-
-    function _checkUri(string calldata uri) private pure {
-        uint256 length = bytes(uri).length;
-        if (length == 0 || length > MAX_URI_LENGTH) revert InvalidUri(length);
     }
 
     /// @dev Θ split equally among all submitters (thesis rule without D_val); dust to the requester.
